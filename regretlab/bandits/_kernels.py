@@ -1,0 +1,237 @@
+"""Numba kernels of the stochastic-bandit simulator (semantics: :mod:`regretlab.bandits.reference`).
+
+One kernel serves every policy; ``prange`` runs over replicates and replicate ``r`` reads only its own
+generator state ``states[r]``, so results do not depend on the number of threads. Indices are computed
+in one loop over arms and the argmax taken in a second loop (the first loop vectorises). Nothing here
+validates: the public API in ``bandits.py`` does that once.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from regretlab.core.rng import gamma_consts, gamma_dc, normal, randint, uniform
+
+from .policies import (
+    BERNOULLI,
+    EPS_DECAY,
+    EPS_GREEDY,
+    ETC,
+    GREEDY,
+    KL_UCB,
+    TS_BETA,
+    TS_GAUSS,
+    UCB1,
+    UNIFORM,
+)
+
+
+@njit(cache=True, inline="always")
+def _argmax_random(values, K, st):
+    best = -np.inf
+    arm = -1
+    cnt = 0
+    for a in range(K):
+        v = values[a]
+        if v > best:
+            best = v
+            arm = a
+            cnt = 1
+        elif v == best:
+            cnt += 1
+            if uniform(st) * cnt < 1.0:
+                arm = a
+    return arm
+
+
+@njit(cache=True, inline="always")
+def _first_untried(n, K):
+    for a in range(K):
+        if n[a] == 0.0:
+            return a
+    return -1
+
+
+@njit(cache=True)
+def _kl_bernoulli(p, q):
+    out = 0.0
+    if p > 0.0:
+        out += p * math.log(p / q)
+    if p < 1.0:
+        out += (1.0 - p) * math.log((1.0 - p) / (1.0 - q))
+    return out
+
+
+@njit(cache=True)
+def klucb_bernoulli_index(p, delta):
+    """max{q in [p, 1] : kl(p, q) <= delta}; monotone Newton from the Pinsker bound (see reference)."""
+    if delta <= 0.0:
+        return p
+    if p >= 1.0:
+        return 1.0
+    if p <= 0.0:
+        return -math.expm1(-delta)
+    q = p + math.sqrt(0.5 * delta)
+    if q >= 1.0:
+        q = 1.0 - 1e-15
+        if _kl_bernoulli(p, q) <= delta:
+            return q
+    for _ in range(60):
+        g = _kl_bernoulli(p, q) - delta
+        dg = (q - p) / (q * (1.0 - q))
+        step = g / dg
+        q -= step
+        if step < 1e-12:
+            break
+    return q
+
+
+@njit(cache=True)
+def _run_one(policy, pp, family, sigma, mu, horizon, st, ckpt, zx, zf,
+             out_regret, out_counts, n, s, mean, idx, gaps, rsn, ga):
+    """One replicate; returns (reward_sum, greedy_rounds, last_best). Scratch arrays are passed in."""
+    K = mu.shape[0]
+    mu_star = -np.inf
+    for a in range(K):
+        if mu[a] > mu_star:
+            mu_star = mu[a]
+    for a in range(K):
+        gaps[a] = mu_star - mu[a]
+        n[a] = 0.0
+        s[a] = 0.0
+        mean[a] = 0.0
+        rsn[a] = 0.0
+        ga[a, 0], ga[a, 1] = gamma_consts(1.0)
+        ga[a, 2], ga[a, 3] = gamma_consts(1.0)
+    untried = K
+    regret = 0.0
+    reward_sum = 0.0
+    greedy_rounds = 0
+    last_best = 0
+    commit = -1
+    ci = 0
+    nck = ckpt.shape[0]
+    for t in range(1, horizon + 1):
+        # 1. choose
+        if policy == UNIFORM:
+            arm = randint(st, K)
+        elif policy == GREEDY or policy == EPS_GREEDY or policy == EPS_DECAY:
+            eps = 0.0
+            if policy == EPS_GREEDY:
+                eps = pp[0]
+            elif policy == EPS_DECAY:
+                eps = min(1.0, pp[0] * K / (pp[1] * pp[1] * t))
+            if policy != GREEDY and uniform(st) < eps:
+                arm = randint(st, K)
+            elif untried > 0:
+                arm = _first_untried(n, K)
+            else:
+                arm = _argmax_random(mean, K, st)
+        elif policy == ETC:
+            m = int(pp[0])
+            if t <= m * K:
+                arm = (t - 1) % K
+            else:
+                if commit < 0:
+                    commit = _argmax_random(mean, K, st)
+                arm = commit
+        elif policy == UCB1:
+            if untried > 0:
+                arm = _first_untried(n, K)
+            else:
+                sc = pp[0] * math.sqrt(2.0 * math.log(t - 1))
+                for a in range(K):
+                    idx[a] = mean[a] + sc * rsn[a]
+                arm = _argmax_random(idx, K, st)
+        elif policy == KL_UCB:
+            if untried > 0:
+                arm = _first_untried(n, K)
+            else:
+                lt = math.log(t - 1)
+                rhs = lt + pp[0] * math.log(lt) if pp[0] != 0.0 else lt
+                if family == BERNOULLI:
+                    for a in range(K):
+                        idx[a] = klucb_bernoulli_index(mean[a], rhs / n[a])
+                else:
+                    for a in range(K):
+                        idx[a] = mean[a] + sigma * math.sqrt(2.0 * rhs / n[a])
+                arm = _argmax_random(idx, K, st)
+        elif policy == TS_BETA:
+            for a in range(K):
+                x = gamma_dc(st, ga[a, 0], ga[a, 1], zx, zf)
+                y = gamma_dc(st, ga[a, 2], ga[a, 3], zx, zf)
+                idx[a] = x / (x + y)
+            arm = _argmax_random(idx, K, st)
+        else:  # TS_GAUSS
+            prior_mean = pp[0]
+            prior_var = pp[1]
+            noise_var = pp[2] * pp[2]
+            for a in range(K):
+                prec = 1.0 / prior_var + n[a] / noise_var
+                v = 1.0 / prec
+                m = v * (prior_mean / prior_var + s[a] / noise_var)
+                idx[a] = m + math.sqrt(v) * normal(st, zx, zf)
+            arm = _argmax_random(idx, K, st)
+
+        # 2. exploration statistics (history before the pull; untried arms count as +inf)
+        if untried > 0:
+            if n[arm] == 0.0:
+                greedy_rounds += 1
+        else:
+            mx = mean[0]
+            for a in range(1, K):
+                if mean[a] > mx:
+                    mx = mean[a]
+            if mean[arm] == mx:
+                greedy_rounds += 1
+        if gaps[arm] == 0.0:
+            last_best = t
+
+        # 3. reward
+        if family == BERNOULLI:
+            y = 1.0 if uniform(st) < mu[arm] else 0.0
+        else:
+            y = mu[arm] + sigma * normal(st, zx, zf)
+
+        # 4. update and record
+        if n[arm] == 0.0:
+            untried -= 1
+        n[arm] += 1.0
+        s[arm] += y
+        mean[arm] = s[arm] / n[arm]
+        rsn[arm] = math.sqrt(1.0 / n[arm])
+        if policy == TS_BETA:
+            ga[arm, 0], ga[arm, 1] = gamma_consts(1.0 + s[arm])
+            ga[arm, 2], ga[arm, 3] = gamma_consts(1.0 + n[arm] - s[arm])
+        reward_sum += y
+        regret += gaps[arm]
+        while ci < nck and ckpt[ci] == t:
+            out_regret[ci] = regret
+            ci += 1
+    for a in range(K):
+        out_counts[a] = int(n[a])
+    return reward_sum, greedy_rounds, last_best
+
+
+@njit(cache=True, parallel=True)
+def simulate_bandit(policy, pp, family, sigma, means, horizon, states, ckpt, zx, zf,
+                    out_regret, out_counts, out_reward, out_greedy, out_last_best):
+    """All replicates in parallel. ``means`` (R, K); ``states`` (R, 4) uint64 (not modified)."""
+    R = states.shape[0]
+    K = means.shape[1]
+    for r in prange(R):
+        st = states[r].copy()
+        n = np.empty(K)
+        s = np.empty(K)
+        mean = np.empty(K)
+        idx = np.empty(K)
+        gaps = np.empty(K)
+        rsn = np.empty(K)
+        ga = np.empty((K, 4))  # Marsaglia-Tsang (d, c) of the two Beta gammas, refreshed on a pull
+        rs, g, lb = _run_one(policy, pp, family, sigma, means[r], horizon, st, ckpt, zx, zf,
+                             out_regret[r], out_counts[r], n, s, mean, idx, gaps, rsn, ga)
+        out_reward[r] = rs
+        out_greedy[r] = g
+        out_last_best[r] = lb

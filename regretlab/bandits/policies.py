@@ -1,0 +1,103 @@
+"""Stochastic-bandit policies: names, integer codes for the kernels, parameters and their papers.
+
+Each policy is an integer code plus a small float parameter vector ``pparams`` so that one compiled
+kernel serves all of them (the branch on the code is taken once per round and predicted perfectly).
+
+=============  ======================================================================================
+name           rule at round t (1-based; ``n = t - 1`` pulls so far; N_a pulls of arm a; mu_a its mean)
+=============  ======================================================================================
+uniform        arm uniform on {0..K-1}.
+greedy         each arm once, then argmax_a mu_a (ties uniformly at random).
+eps_greedy     with probability ``eps`` a uniform arm, else the greedy step (including its initial pulls).
+               Sutton and Barto, "Reinforcement Learning: An Introduction", 2nd ed. 2018, Sec. 2.2.
+eps_decay      epsilon_t = min(1, c K / (d^2 t)): the epsilon_n-greedy rule of Auer, Cesa-Bianchi and
+               Fischer, "Finite-time analysis of the multiarmed bandit problem", Mach. Learn. 47, 2002,
+               Sec. 3 (``c > 0``, ``0 < d <= min gap`` for their Theorem 3).
+etc            explore-then-commit: arms round-robin for ``m K`` rounds, then the empirical best forever.
+               Lattimore and Szepesvari, "Bandit Algorithms", 2020, Algorithm 1 (Ch. 6).
+ucb1           each arm once, then argmax mu_a + c sqrt(2 ln n / N_a), ``n`` = plays so far, c = 1 is
+               UCB1 of Auer et al. 2002 (Fig. 1). For Gaussian rewards use c = sigma (sigma-sub-Gaussian
+               form, Lattimore and Szepesvari 2020, Algorithm 3 with delta = 1/n).
+kl_ucb         each arm once, then argmax max{q : N_a kl(mu_a, q) <= ln n + c ln ln n}. Garivier and
+               Cappe, "The KL-UCB algorithm for bounded stochastic bandits and beyond", COLT 2011,
+               Algorithm 1 (they analyse c = 3 and recommend c = 0 in practice; our default is c = 0).
+               Bernoulli kl solved by monotone Newton to 1e-12; Gaussian kl gives the closed form
+               mu_a + sigma sqrt(2 (ln n + c ln ln n) / N_a).
+ts_beta        theta_a ~ Beta(1 + S_a, 1 + N_a - S_a), argmax theta (Bernoulli rewards only). Thompson,
+               Biometrika 1933; Agrawal and Goyal, "Analysis of Thompson sampling for the multi-armed bandit
+               problem", COLT 2012, Algorithm 1.
+ts_gauss       Gaussian prior N(m0, v0) per arm, known noise variance s^2: theta_a ~ N(m_a, v_a) with
+               v_a = 1 / (1/v0 + N_a/s^2), m_a = v_a (m0/v0 + S_a/s^2); argmax theta. The defaults
+               m0 = 0, v0 = 1, s = 1 give exactly theta_a ~ N(S_a/(N_a+1), 1/(N_a+1)), Algorithm 2 of
+               Agrawal and Goyal, "Further optimal regret bounds for Thompson sampling", AISTATS 2013
+               (stated there for rewards in [0, 1], Bernoulli included).
+=============  ======================================================================================
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from regretlab.core.validate import ParamError, check_float, check_int
+
+UNIFORM, GREEDY, EPS_GREEDY, EPS_DECAY, ETC, UCB1, KL_UCB, TS_BETA, TS_GAUSS = range(9)
+BERNOULLI, GAUSSIAN = 0, 1
+FAMILIES = {"bernoulli": BERNOULLI, "gaussian": GAUSSIAN}
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    name: str
+    code: int
+    summary: str
+    params: dict = field(default_factory=dict)  # name -> (default, low, low_open, high)
+    families: tuple = ("bernoulli", "gaussian")
+
+
+POLICIES: dict[str, PolicySpec] = {
+    p.name: p
+    for p in [
+        PolicySpec("uniform", UNIFORM, "uniformly random arm every round"),
+        PolicySpec("greedy", GREEDY, "each arm once, then the best empirical mean (random ties)"),
+        PolicySpec("eps_greedy", EPS_GREEDY, "uniform arm w.p. eps, else greedy [Sutton & Barto 2018, 2.2]",
+                   {"eps": (0.1, 0.0, False, 1.0)}),
+        PolicySpec("eps_decay", EPS_DECAY, "epsilon_t = min(1, cK/(d^2 t)) [Auer et al. 2002, Sec. 3]",
+                   {"c": (5.0, 0.0, True, None), "d": (0.1, 0.0, True, None)}),
+        PolicySpec("etc", ETC, "explore-then-commit, m pulls per arm [Lattimore & Szepesvari 2020, Alg. 1]",
+                   {"m": (10, 1, False, None)}),
+        PolicySpec("ucb1", UCB1, "mean + c sqrt(2 ln n / N_a) [Auer et al. 2002, Fig. 1]",
+                   {"c": (1.0, 0.0, True, None)}),
+        PolicySpec("kl_ucb", KL_UCB, "KL upper confidence bound [Garivier & Cappe 2011, Alg. 1]",
+                   {"c": (0.0, 0.0, False, None)}),
+        PolicySpec("ts_beta", TS_BETA, "Beta-Bernoulli Thompson sampling [Agrawal & Goyal 2012, Alg. 1]",
+                   families=("bernoulli",)),
+        PolicySpec("ts_gauss", TS_GAUSS, "Gaussian Thompson sampling [Agrawal & Goyal 2013, Alg. 2]",
+                   {"prior_mean": (0.0, None, False, None), "prior_var": (1.0, 0.0, True, None),
+                    "noise": (1.0, 0.0, True, None)}),
+    ]
+}
+
+
+def policy_params(name: str, family: str, where: str = "simulate", **given) -> np.ndarray:
+    """Validate a policy's parameters and pack them into the kernel's float vector (length 4).
+
+    Unknown parameter names raise, naming the allowed ones.
+    """
+    spec = POLICIES[name]
+    if family not in spec.families:
+        raise ParamError(where, "policy", f"a policy for {family} rewards (not {name!r}: it supports "
+                         f"{', '.join(spec.families)})", name)
+    unknown = set(given) - set(spec.params)
+    if unknown:
+        allowed = ", ".join(spec.params) or "none"
+        raise ParamError(where, f"{name} parameter {sorted(unknown)[0]!r}",
+                         f"one of the parameters of {name} ({allowed})", sorted(unknown)[0])
+    out = np.zeros(4)
+    for i, (pname, (default, low, low_open, high)) in enumerate(spec.params.items()):
+        v = given.get(pname, default)
+        if isinstance(default, int):
+            out[i] = check_int(pname, v, low=low, where=f"{where} ({name})")
+        else:
+            out[i] = check_float(pname, v, low=low, low_open=low_open, high=high, where=f"{where} ({name})")
+    return out

@@ -1,0 +1,236 @@
+"""Plain-Python reference of the stochastic-bandit simulator: slow, per replicate, per round.
+
+It defines the semantics that the Numba kernel (``_kernels.py``), the NumPy backend and the CuPy path
+must reproduce *exactly* for the same replicate states: the same arm choices, rewards and statistics.
+Every round of replicate r, in this order:
+
+1. the policy chooses an arm, drawing from the replicate's generator only when it needs to (an
+   epsilon coin, a uniform arm, posterior samples in arm order, tie-breaks);
+2. the exploration statistics are updated from the history *before* the pull (greedy set);
+3. the reward is drawn (Bernoulli: ``uniform < mu``; Gaussian: ``mu + sigma * normal``);
+4. counts, sums, empirical means and the pseudo-regret ``sum_t (mu* - mu_{a_t})`` are updated and
+   recorded at the checkpoints.
+
+Ties among maximal indices are broken uniformly at random by reservoir sampling while scanning arms
+0..K-1: on the c-th exact tie, the new arm replaces the incumbent when ``uniform() * c < 1``. A draw is
+made only on a tie. Policies that need every arm once (greedy, epsilon-greedy's greedy step, ETC, UCB1,
+KL-UCB) first pull the lowest-index arm not yet pulled.
+
+The conventions of each policy (which ``t``, which constants) are in :mod:`regretlab.bandits.policies`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from regretlab.core.rng import PyRandom
+
+from .policies import (
+    BERNOULLI,
+    EPS_DECAY,
+    EPS_GREEDY,
+    ETC,
+    GREEDY,
+    KL_UCB,
+    TS_BETA,
+    TS_GAUSS,
+    UCB1,
+    UNIFORM,
+)
+
+
+def kl_bernoulli(p: float, q: float) -> float:
+    """kl(p, q) for Bernoulli means, with 0 log 0 = 0 (q strictly inside (0, 1) unless p equals it)."""
+    out = 0.0
+    if p > 0.0:
+        out += p * math.log(p / q)
+    if p < 1.0:
+        out += (1.0 - p) * math.log((1.0 - p) / (1.0 - q))
+    return out
+
+
+def klucb_bernoulli_index(p: float, delta: float, tol: float = 1e-12, max_iter: int = 60) -> float:
+    """max{q in [p, 1] : kl(p, q) <= delta} by Newton from the right (Pinsker upper bound).
+
+    ``kl(p, .)`` is convex and increasing on [p, 1); Newton started where ``kl(p, q0) >= delta``
+    (``q0 = p + sqrt(delta / 2)`` by Pinsker, capped below 1) decreases monotonically to the root.
+    """
+    if delta <= 0.0:
+        return p
+    if p >= 1.0:
+        return 1.0
+    if p <= 0.0:
+        return -math.expm1(-delta)  # kl(0, q) = -log(1 - q): closed form
+    q = p + math.sqrt(0.5 * delta)
+    if q >= 1.0:
+        q = 1.0 - 1e-15
+        if kl_bernoulli(p, q) <= delta:
+            return q
+    for _ in range(max_iter):
+        g = kl_bernoulli(p, q) - delta
+        dg = (q - p) / (q * (1.0 - q))
+        step = g / dg
+        q -= step
+        if step < tol:
+            break
+    return q
+
+
+def simulate_one(
+    policy: int,
+    pparams,
+    family: int,
+    sigma: float,
+    means,
+    horizon: int,
+    state,
+    checkpoints,
+):
+    """Run one replicate; returns a dict of its outputs (see ``regretlab.bandits.simulate``)."""
+    rng = PyRandom(state)
+    mu = [float(m) for m in means]
+    K = len(mu)
+    mu_star = max(mu)
+    gaps = [mu_star - m for m in mu]
+    n = [0] * K
+    s = [0.0] * K
+    mean = [0.0] * K
+    rsn = [0.0] * K  # sqrt(1 / n_a), refreshed when arm a is pulled
+    untried = K
+    regret = 0.0
+    reward_sum = 0.0
+    greedy_rounds = 0
+    last_best = 0
+    commit = -1
+    ckpt = list(int(c) for c in checkpoints)
+    out_regret = []
+    ci = 0
+
+    def argmax_random(values):
+        best = -math.inf
+        arm = -1
+        cnt = 0
+        for a in range(K):
+            v = values[a]
+            if v > best:
+                best, arm, cnt = v, a, 1
+            elif v == best:
+                cnt += 1
+                if rng.uniform() * cnt < 1.0:
+                    arm = a
+        return arm
+
+    def first_untried():
+        for a in range(K):
+            if n[a] == 0:
+                return a
+        return -1
+
+    for t in range(1, horizon + 1):
+        # 1. choose
+        if policy == UNIFORM:
+            arm = rng.randint(K)
+        elif policy in (GREEDY, EPS_GREEDY, EPS_DECAY):
+            eps = 0.0
+            if policy == EPS_GREEDY:
+                eps = pparams[0]
+            elif policy == EPS_DECAY:
+                eps = min(1.0, pparams[0] * K / (pparams[1] * pparams[1] * t))
+            if policy != GREEDY and rng.uniform() < eps:
+                arm = rng.randint(K)
+            elif untried > 0:
+                arm = first_untried()
+            else:
+                arm = argmax_random(mean)
+        elif policy == ETC:
+            m = int(pparams[0])
+            if t <= m * K:
+                arm = (t - 1) % K
+            else:
+                if commit < 0:
+                    commit = argmax_random(mean)
+                arm = commit
+        elif policy == UCB1:
+            if untried > 0:
+                arm = first_untried()
+            else:
+                sc = pparams[0] * math.sqrt(2.0 * math.log(t - 1))
+                idx = [mean[a] + sc * rsn[a] for a in range(K)]
+                arm = argmax_random(idx)
+        elif policy == KL_UCB:
+            if untried > 0:
+                arm = first_untried()
+            else:
+                lt = math.log(t - 1)
+                rhs = lt + pparams[0] * math.log(lt) if pparams[0] != 0.0 else lt
+                if family == BERNOULLI:
+                    idx = [klucb_bernoulli_index(mean[a], rhs / n[a]) for a in range(K)]
+                else:
+                    idx = [mean[a] + sigma * math.sqrt(2.0 * rhs / n[a]) for a in range(K)]
+                arm = argmax_random(idx)
+        elif policy == TS_BETA:
+            theta = [rng.beta(1.0 + s[a], 1.0 + n[a] - s[a]) for a in range(K)]
+            arm = argmax_random(theta)
+        elif policy == TS_GAUSS:
+            prior_mean, prior_var = pparams[0], pparams[1]
+            noise_var = pparams[2] * pparams[2]
+            theta = []
+            for a in range(K):
+                prec = 1.0 / prior_var + n[a] / noise_var
+                v = 1.0 / prec
+                m = v * (prior_mean / prior_var + s[a] / noise_var)
+                theta.append(m + math.sqrt(v) * rng.normal())
+            arm = argmax_random(theta)
+        else:
+            raise ValueError(f"unknown policy code {policy}")
+
+        # 2. exploration statistics from the history before the pull (optimistic greedy set)
+        if untried > 0:
+            greedy_rounds += n[arm] == 0
+        else:
+            greedy_rounds += mean[arm] == max(mean)
+        if gaps[arm] == 0.0:
+            last_best = t
+
+        # 3. reward
+        if family == BERNOULLI:
+            y = 1.0 if rng.uniform() < mu[arm] else 0.0
+        else:
+            y = mu[arm] + sigma * rng.normal()
+
+        # 4. update and record
+        if n[arm] == 0:
+            untried -= 1
+        n[arm] += 1
+        s[arm] += y
+        mean[arm] = s[arm] / n[arm]
+        rsn[arm] = math.sqrt(1.0 / n[arm])
+        reward_sum += y
+        regret += gaps[arm]
+        while ci < len(ckpt) and ckpt[ci] == t:
+            out_regret.append(regret)
+            ci += 1
+
+    return {
+        "regret": np.array(out_regret),
+        "counts": np.array(n, dtype=np.int64),
+        "reward_sum": reward_sum,
+        "greedy_rounds": greedy_rounds,
+        "last_best": last_best,
+    }
+
+
+def simulate(policy, pparams, family, sigma, means, horizon, states, checkpoints):
+    """All replicates, stacked like the kernel's outputs. ``means`` is (R, K); ``states`` (R, 4)."""
+    outs = [
+        simulate_one(policy, pparams, family, sigma, means[r], horizon, states[r], checkpoints)
+        for r in range(states.shape[0])
+    ]
+    return {
+        "regret": np.stack([o["regret"] for o in outs]),
+        "counts": np.stack([o["counts"] for o in outs]),
+        "reward_sum": np.array([o["reward_sum"] for o in outs]),
+        "greedy_rounds": np.array([o["greedy_rounds"] for o in outs], dtype=np.int64),
+        "last_best": np.array([o["last_best"] for o in outs], dtype=np.int64),
+    }

@@ -1,0 +1,320 @@
+"""Seeds and the per-replicate random generator shared by every kernel.
+
+Seeding (DESIGN.md §2). A sweep has one root ``seed``. Cell ``c`` and replicate ``r`` get the
+``numpy.random.SeedSequence(seed, spawn_key=(c, r))``; its first four 64-bit words are the replicate's
+generator state. A replicate's stream therefore depends on (seed, c, r) only: not on the thread count,
+the worker count, the chunking of replicates or the backend. Instance-level randomness (e.g. random
+arm means shared by all replicates of a cell) comes from a separate child ``SeedSequence(seed,
+spawn_key=(c, INSTANCE_KEY))``.
+
+Generator. xoshiro256** (Blackman and Vigna, "Scrambled linear pseudorandom number generators",
+ACM TOMS 47(4), 2021), 256 bits of state per replicate, held in a ``uint64[4]`` row. Doubles in [0, 1)
+take the top 53 bits. Normals use the 256-layer ziggurat of Marsaglia and Tsang ("The ziggurat method
+for generating random variables", J. Stat. Softw. 5(8), 2000) with Marsaglia's tail algorithm; gammas
+use Marsaglia and Tsang ("A simple method for generating gamma variables", ACM TOMS 26(3), 2000), with
+the ``U**(1/a)`` boost for shape < 1; betas are ``X / (X + Y)`` of two gammas.
+
+The same algorithms are written three times, on purpose: ``@njit`` functions here (used by every Numba
+kernel), a pure-Python class :class:`PyRandom` on Python integers (used by the plain reference
+implementations, so kernel == reference can be tested bit for bit), and the CUDA twin in the CuPy
+paths. The tests check that the three streams agree.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "INSTANCE_KEY",
+    "replicate_states",
+    "instance_seed",
+    "PyRandom",
+    "ZIG_X",
+    "ZIG_F",
+    "next_u64",
+    "uniform",
+    "uniform_open",
+    "normal",
+    "gamma",
+    "gamma_consts",
+    "gamma_dc",
+    "beta",
+    "randint",
+]
+
+INSTANCE_KEY = 2**32 - 1  # spawn_key slot for instance-level draws; replicate indices stay below it
+MASK64 = (1 << 64) - 1
+
+# ---------------------------------------------------------------------------------------------------
+# Seeding
+
+
+def replicate_states(seed: int, cell: int, replicates: int, start: int = 0) -> np.ndarray:
+    """uint64 array (replicates, 4): xoshiro256** states of replicates ``start .. start+replicates-1``.
+
+    Replicate ``r`` of cell ``cell`` always gets the same state, whatever ``start`` and chunk size.
+    """
+    out = np.empty((replicates, 4), dtype=np.uint64)
+    for i in range(replicates):
+        ss = np.random.SeedSequence(seed, spawn_key=(cell, start + i))
+        st = ss.generate_state(4, dtype=np.uint64)
+        if not st.any():  # the all-zero state is the one forbidden state (probability 2**-256)
+            st[0] = 1
+        out[i] = st
+    return out
+
+
+def instance_seed(seed: int, cell: int) -> np.random.SeedSequence:
+    """SeedSequence for instance-level randomness of a cell (independent of every replicate stream)."""
+    return np.random.SeedSequence(seed, spawn_key=(cell, INSTANCE_KEY))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Ziggurat tables (256 layers) for the standard normal, built once in NumPy at import (microseconds).
+
+ZIG_R = 3.6541528853610088  # right edge of the base layer
+ZIG_V = 0.00492867323399  # area of each layer (Marsaglia and Tsang 2000, 256-layer normal)
+
+
+def _zig_tables():
+    f = lambda x: math.exp(-0.5 * x * x)  # noqa: E731 (unnormalised density)
+    x = np.empty(257)
+    x[0] = ZIG_V / f(ZIG_R)
+    x[1] = ZIG_R
+    for i in range(2, 256):
+        x[i] = math.sqrt(-2.0 * math.log(ZIG_V / x[i - 1] + f(x[i - 1])))
+    x[256] = 0.0
+    fx = np.exp(-0.5 * x * x)
+    return x, fx
+
+
+ZIG_X, ZIG_F = _zig_tables()
+
+# ---------------------------------------------------------------------------------------------------
+# Numba generator: functions on a uint64[4] state row (mutated in place).
+
+_U1 = np.uint64(1)
+_U5 = np.uint64(5)
+_U7 = np.uint64(7)
+_U9 = np.uint64(9)
+_U11 = np.uint64(11)
+_U17 = np.uint64(17)
+_U45 = np.uint64(45)
+_U57 = np.uint64(57)
+_U19 = np.uint64(19)
+_U255 = np.uint64(255)
+_TWO_M53 = 1.0 / 9007199254740992.0
+
+
+@njit(inline="always", cache=True)
+def _rotl(x, k):
+    return (x << k) | (x >> (np.uint64(64) - k))
+
+
+@njit(inline="always", cache=True)
+def next_u64(st):
+    """Next 64-bit output of xoshiro256** (state ``st``, uint64[4], advanced in place)."""
+    s0 = st[0]
+    s1 = st[1]
+    s2 = st[2]
+    s3 = st[3]
+    result = _rotl(s1 * _U5, _U7) * _U9
+    t = s1 << _U17
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, _U45)
+    st[0] = s0
+    st[1] = s1
+    st[2] = s2
+    st[3] = s3
+    return result
+
+
+@njit(inline="always", cache=True)
+def uniform(st):
+    """Double in [0, 1): top 53 bits of the next output."""
+    return float(next_u64(st) >> _U11) * _TWO_M53
+
+
+@njit(inline="always", cache=True)
+def uniform_open(st):
+    """Double in (0, 1]: ``1 - uniform``; safe under ``log``."""
+    return 1.0 - uniform(st)
+
+
+@njit(inline="always", cache=True)
+def randint(st, n):
+    """Integer uniform on {0, ..., n-1} as ``floor(n * uniform)`` (bias below n / 2**53)."""
+    return int(uniform(st) * n)
+
+
+@njit(inline="always", cache=True)
+def normal(st, zx, zf):
+    """Standard normal by the 256-layer ziggurat (tables ``ZIG_X``, ``ZIG_F`` passed in).
+
+    The fast path (about 99% of draws: one 64-bit output, the low 8 bits pick the layer, the top 53 the
+    position) is inlined; wedge and tail cases go to :func:`_normal_slow`, which continues the same loop.
+    """
+    bits = next_u64(st)
+    i = int(bits & _U255)
+    u = 2.0 * (float(bits >> _U11) * _TWO_M53) - 1.0
+    x = u * zx[i]
+    if abs(x) < zx[i + 1]:
+        return x
+    return _normal_slow(st, zx, zf, i, u, x)
+
+
+@njit(cache=True)
+def _normal_slow(st, zx, zf, i, u, x):
+    while True:
+        if i == 0:
+            # tail beyond ZIG_R (Marsaglia 1964)
+            xt = 1.0
+            yt = 0.0
+            while -2.0 * yt < xt * xt:
+                xt = math.log(uniform_open(st)) / ZIG_R
+                yt = math.log(uniform_open(st))
+            return xt - ZIG_R if u < 0.0 else ZIG_R - xt
+        if zf[i + 1] + (zf[i] - zf[i + 1]) * uniform(st) < math.exp(-0.5 * x * x):
+            return x
+        bits = next_u64(st)
+        i = int(bits & _U255)
+        u = 2.0 * (float(bits >> _U11) * _TWO_M53) - 1.0
+        x = u * zx[i]
+        if abs(x) < zx[i + 1]:
+            return x
+
+
+@njit(inline="always", cache=True)
+def gamma_consts(shape):
+    """Marsaglia-Tsang constants (d, c) = (a - 1/3, 1 / sqrt(9 d)) for shape a >= 1."""
+    d = shape - 1.0 / 3.0
+    return d, 1.0 / math.sqrt(9.0 * d)
+
+
+@njit(inline="always", cache=True)
+def gamma_dc(st, d, c, zx, zf):
+    """Gamma(a, 1) for a >= 1 from precomputed ``(d, c) = gamma_consts(a)`` (Marsaglia and Tsang 2000)."""
+    while True:
+        x = normal(st, zx, zf)
+        v = 1.0 + c * x
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        u = uniform_open(st)
+        x2 = x * x
+        if u < 1.0 - 0.0331 * x2 * x2:
+            return d * v
+        if math.log(u) < 0.5 * x2 + d * (1.0 - v + math.log(v)):
+            return d * v
+
+
+@njit(cache=True)
+def gamma(st, shape, zx, zf):
+    """Gamma(shape, 1) by Marsaglia-Tsang; shape > 0 (boost by U**(1/shape) when shape < 1)."""
+    if shape < 1.0:
+        boost = uniform_open(st) ** (1.0 / shape)
+        d, c = gamma_consts(shape + 1.0)
+        return gamma_dc(st, d, c, zx, zf) * boost
+    d, c = gamma_consts(shape)
+    return gamma_dc(st, d, c, zx, zf)
+
+
+@njit(cache=True)
+def beta(st, a, b, zx, zf):
+    """Beta(a, b) = X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b), drawn in that order."""
+    x = gamma(st, a, zx, zf)
+    y = gamma(st, b, zx, zf)
+    return x / (x + y)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Pure-Python twin (Python integers, masked to 64 bits): the reference implementations' generator.
+
+
+class PyRandom:
+    """xoshiro256** and the samplers above, written independently on Python ints.
+
+    Slow and obviously correct; produces exactly the stream of the Numba functions for the same state.
+    """
+
+    def __init__(self, state):
+        s = [int(v) & MASK64 for v in np.asarray(state, dtype=np.uint64)]
+        if len(s) != 4:
+            raise ValueError(f"PyRandom: state must have 4 words, got {len(s)}")
+        self.s = s
+
+    @staticmethod
+    def _rotl(x, k):
+        return ((x << k) | (x >> (64 - k))) & MASK64
+
+    def next_u64(self) -> int:
+        s0, s1, s2, s3 = self.s
+        result = (self._rotl((s1 * 5) & MASK64, 7) * 9) & MASK64
+        t = (s1 << 17) & MASK64
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        s3 = self._rotl(s3, 45)
+        self.s = [s0, s1, s2, s3]
+        return result
+
+    def uniform(self) -> float:
+        return float(self.next_u64() >> 11) * _TWO_M53
+
+    def uniform_open(self) -> float:
+        return 1.0 - self.uniform()
+
+    def randint(self, n: int) -> int:
+        return int(self.uniform() * n)
+
+    def normal(self) -> float:
+        zx, zf = ZIG_X, ZIG_F
+        while True:
+            bits = self.next_u64()
+            i = bits & 255
+            u = 2.0 * (float(bits >> 11) * _TWO_M53) - 1.0
+            x = u * float(zx[i])
+            if abs(x) < zx[i + 1]:
+                return x
+            if i == 0:
+                xt, yt = 1.0, 0.0
+                while -2.0 * yt < xt * xt:
+                    xt = math.log(self.uniform_open()) / ZIG_R
+                    yt = math.log(self.uniform_open())
+                return xt - ZIG_R if u < 0.0 else ZIG_R - xt
+            if float(zf[i + 1]) + (float(zf[i]) - float(zf[i + 1])) * self.uniform() < math.exp(-0.5 * x * x):
+                return x
+
+    def gamma(self, shape: float) -> float:
+        boost = 1.0
+        a = shape
+        if a < 1.0:
+            boost = self.uniform_open() ** (1.0 / a)
+            a = a + 1.0
+        d = a - 1.0 / 3.0
+        c = 1.0 / math.sqrt(9.0 * d)
+        while True:
+            x = self.normal()
+            v = 1.0 + c * x
+            if v <= 0.0:
+                continue
+            v = v * v * v
+            u = self.uniform_open()
+            x2 = x * x
+            if u < 1.0 - 0.0331 * x2 * x2:
+                return d * v * boost
+            if math.log(u) < 0.5 * x2 + d * (1.0 - v + math.log(v)):
+                return d * v * boost
+
+    def beta(self, a: float, b: float) -> float:
+        x = self.gamma(a)
+        y = self.gamma(b)
+        return x / (x + y)
