@@ -66,26 +66,35 @@ def _kl_bernoulli(p, q):
 
 @njit(cache=True)
 def klucb_bernoulli_index(p, delta):
-    """max{q in [p, 1] : kl(p, q) <= delta}; monotone Newton from the Pinsker bound (see reference)."""
+    """max{q in [p, 1] : kl(p, q) <= delta} for Bernoulli kl, to about 1e-12 relative in 1 - q.
+
+    Newton in x = -ln(1 - q) (q = -expm1(-x)): h(x) = kl(p, q(x)) - delta is convex and increasing
+    for q > p, with h'(x) = (q - p) / q in (0, 1], so Newton started right of the root decreases
+    monotonically to it, also when q is within 1e-15 of 1 (where Newton in q stalls). Start: the smaller
+    of two upper bounds on the root, Pinsker (q <= p + sqrt(delta / 2)) and kl >= -H(p) + (1 - p) x.
+    """
     if delta <= 0.0:
         return p
     if p >= 1.0:
         return 1.0
     if p <= 0.0:
-        return -math.expm1(-delta)
-    q = p + math.sqrt(0.5 * delta)
-    if q >= 1.0:
-        q = 1.0 - 1e-15
-        if _kl_bernoulli(p, q) <= delta:
-            return q
-    for _ in range(60):
-        g = _kl_bernoulli(p, q) - delta
-        dg = (q - p) / (q * (1.0 - q))
-        step = g / dg
-        q -= step
-        if step < 1e-12:
+        return -math.expm1(-delta)  # kl(0, q) = -ln(1 - q): closed form
+    ent = -(p * math.log(p) + (1.0 - p) * math.log1p(-p))
+    x = (delta + ent) / (1.0 - p)
+    qp = p + math.sqrt(0.5 * delta)
+    if qp < 1.0:
+        xp = -math.log1p(-qp)
+        if xp < x:
+            x = xp
+    lp = math.log1p(-p)
+    for _ in range(100):
+        q = -math.expm1(-x)
+        h = p * math.log(p / q) + (1.0 - p) * (lp + x) - delta
+        step = h * q / (q - p)
+        x -= step
+        if step < 1e-12 * x:
             break
-    return q
+    return -math.expm1(-x)
 
 
 @njit(cache=True)

@@ -5,6 +5,7 @@ import numpy as np
 
 from regretlab.core import rng as _rng
 from regretlab.core.backends import resolve
+from regretlab.core.stats import log_checkpoints
 from regretlab.core.validate import ParamError, check_array, check_choice, check_float, check_int
 
 from .policies import BERNOULLI, FAMILIES, POLICIES, policy_params
@@ -22,15 +23,6 @@ OUTPUTS = {
     "last_best": "(R,) last round a best arm was chosen (0 if never); SuffFail(t) = last_best < t",
     "best_frac": "(R,) share of rounds choosing a best arm",
 }
-
-
-def log_checkpoints(horizon: int, n: int = 64) -> np.ndarray:
-    """Sorted unique rounds in [1, horizon], about ``n`` of them, log-spaced, with 1 and horizon exact."""
-    horizon = check_int("horizon", horizon, low=1, where="log_checkpoints")
-    n = check_int("n", n, low=2, where="log_checkpoints")
-    pts = np.unique(np.round(np.geomspace(1, horizon, n)).astype(np.int64))
-    pts[0], pts[-1] = 1, horizon
-    return np.unique(pts)
 
 
 def simulate(
@@ -99,7 +91,7 @@ def simulate(
         check_array("means", means if means.ndim == 1 else means[0], low=0.0, high=1.0, where=where)
         check_array("means", means, low=0.0, high=1.0, where=where)
     if checkpoints is None:
-        ckpt = log_checkpoints(horizon)
+        ckpt = log_checkpoints(horizon, 64)
     else:
         ckpt = check_array("checkpoints", checkpoints, ndim=1, dtype=np.int64, low=1, high=horizon, where=where)
         if ckpt.size == 0 or np.any(np.diff(ckpt) <= 0):

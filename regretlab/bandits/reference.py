@@ -50,31 +50,36 @@ def kl_bernoulli(p: float, q: float) -> float:
     return out
 
 
-def klucb_bernoulli_index(p: float, delta: float, tol: float = 1e-12, max_iter: int = 60) -> float:
-    """max{q in [p, 1] : kl(p, q) <= delta} by Newton from the right (Pinsker upper bound).
+def klucb_bernoulli_index(p, delta):
+    """max{q in [p, 1] : kl(p, q) <= delta} for Bernoulli kl, to about 1e-12 relative in 1 - q.
 
-    ``kl(p, .)`` is convex and increasing on [p, 1); Newton started where ``kl(p, q0) >= delta``
-    (``q0 = p + sqrt(delta / 2)`` by Pinsker, capped below 1) decreases monotonically to the root.
+    Newton in x = -ln(1 - q) (q = -expm1(-x)): h(x) = kl(p, q(x)) - delta is convex and increasing
+    for q > p, with h'(x) = (q - p) / q in (0, 1], so Newton started right of the root decreases
+    monotonically to it, also when q is within 1e-15 of 1 (where Newton in q stalls). Start: the smaller
+    of two upper bounds on the root, Pinsker (q <= p + sqrt(delta / 2)) and kl >= -H(p) + (1 - p) x.
     """
     if delta <= 0.0:
         return p
     if p >= 1.0:
         return 1.0
     if p <= 0.0:
-        return -math.expm1(-delta)  # kl(0, q) = -log(1 - q): closed form
-    q = p + math.sqrt(0.5 * delta)
-    if q >= 1.0:
-        q = 1.0 - 1e-15
-        if kl_bernoulli(p, q) <= delta:
-            return q
-    for _ in range(max_iter):
-        g = kl_bernoulli(p, q) - delta
-        dg = (q - p) / (q * (1.0 - q))
-        step = g / dg
-        q -= step
-        if step < tol:
+        return -math.expm1(-delta)  # kl(0, q) = -ln(1 - q): closed form
+    ent = -(p * math.log(p) + (1.0 - p) * math.log1p(-p))
+    x = (delta + ent) / (1.0 - p)
+    qp = p + math.sqrt(0.5 * delta)
+    if qp < 1.0:
+        xp = -math.log1p(-qp)
+        if xp < x:
+            x = xp
+    lp = math.log1p(-p)
+    for _ in range(100):
+        q = -math.expm1(-x)
+        h = p * math.log(p / q) + (1.0 - p) * (lp + x) - delta
+        step = h * q / (q - p)
+        x -= step
+        if step < 1e-12 * x:
             break
-    return q
+    return -math.expm1(-x)
 
 
 def simulate_one(

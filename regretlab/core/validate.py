@@ -141,7 +141,9 @@ def check_array(
     ``shape`` may hold ``None`` for free axes. ``low``/``high`` are inclusive bounds on every entry.
     """
     try:
-        arr = np.ascontiguousarray(np.asarray(x, dtype=dtype))
+        arr = np.asarray(x, dtype=dtype)
+        if arr.ndim:
+            arr = np.ascontiguousarray(arr)
     except (TypeError, ValueError):
         raise ParamTypeError(where, name, f"an array of {np.dtype(dtype).name}", x) from None
     if ndim is not None and arr.ndim != ndim:

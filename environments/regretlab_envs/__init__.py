@@ -1,0 +1,91 @@
+"""Gymnasium environments of regretlab: NumPy + gymnasium + standard library only (DESIGN.md §6).
+
+Importing this package registers the ids below under the ``regretlab/`` namespace, with string entry
+points, so no environment module is imported until ``gymnasium.make``. Registration is idempotent:
+an id already in ``gymnasium.registry`` is left alone, so re-importing or reloading this package neither
+warns nor replaces anything. ``gymnasium.make("regretlab_envs:regretlab/K24Hard-v0")`` imports the package first.
+
+=========================================  ==========================================================
+id                                         environment (default kwargs; every one can be overridden)
+=========================================  ==========================================================
+``regretlab/BernoulliBandit-v0``           ``BernoulliBanditEnv(means, horizon)``;
+                                           default means (0.5, 0.7, 0.3), horizon 100
+``regretlab/GaussianBandit-v0``            ``GaussianBanditEnv(means, sigma, horizon)``;
+                                           default means (0.0, 0.5, -0.5), sigma 1, horizon 100
+``regretlab/K24Hard-v0``                   [K24] hard: K 5, means 0.6 / 0.4, horizon 100
+``regretlab/K24Easy-v0``                   [K24] easy: K 4, means 0.75 / 0.25, horizon 100
+``regretlab/BanditBenchBernoulli{Easy,Hard}K{5,20}-v0``
+                                           [N24] Bernoulli: gap 0.5 / 0.2, horizon 300 / 1000
+``regretlab/BanditBenchGaussian{Easy,Hard}K{5,20}-v0``
+                                           [N24] Gaussian: means ~ N(0, s^2), s = 1 / 3, horizon 300 / 1000
+=========================================  ==========================================================
+
+The preset ids (all but the first two) are built by ``regretlab_envs.presets.make_preset`` and take
+``instance_seed`` (None: best arm at index 0 for the gap instances; Gaussian instances default to seed 0)
+plus ``horizon``, ``reward_tape`` and ``render_mode``. Observation, ``info`` keys, termination and
+common-random-numbers tapes are documented in ``regretlab_envs.bandits``. ``ENV_IDS`` lists the ids
+registered here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gymnasium.envs.registration import register, registry
+
+__all__ = ["ENV_IDS", "BernoulliBanditEnv", "GaussianBanditEnv", "presets"]
+
+_BANDITS = "regretlab_envs.bandits"
+_PRESETS = "regretlab_envs.presets:make_preset"
+
+
+def _specs() -> list[tuple[str, str, dict[str, Any]]]:
+    specs = [
+        (
+            "regretlab/BernoulliBandit-v0",
+            f"{_BANDITS}:BernoulliBanditEnv",
+            {"means": (0.5, 0.7, 0.3), "horizon": 100},
+        ),
+        (
+            "regretlab/GaussianBandit-v0",
+            f"{_BANDITS}:GaussianBanditEnv",
+            {"means": (0.0, 0.5, -0.5), "sigma": 1.0, "horizon": 100},
+        ),
+        ("regretlab/K24Hard-v0", _PRESETS, {"name": "k24_hard"}),
+        ("regretlab/K24Easy-v0", _PRESETS, {"name": "k24_easy"}),
+    ]
+    for family, short in (("Bernoulli", "bern"), ("Gaussian", "gauss")):
+        for difficulty in ("easy", "hard"):
+            for k in (5, 20):
+                env_id = f"regretlab/BanditBench{family}{difficulty.capitalize()}K{k}-v0"
+                kwargs: dict[str, Any] = {"name": f"bb_{short}_{difficulty}_{k}"}
+                if family == "Gaussian":
+                    kwargs["instance_seed"] = 0
+                specs.append((env_id, _PRESETS, kwargs))
+    return specs
+
+
+def _register_all() -> tuple[str, ...]:
+    ids = []
+    for env_id, entry_point, kwargs in _specs():
+        if env_id not in registry:
+            register(id=env_id, entry_point=entry_point, kwargs=kwargs)
+        ids.append(env_id)
+    return tuple(ids)
+
+
+#: Every id this package registers.
+ENV_IDS: tuple[str, ...] = _register_all()
+
+
+def __getattr__(name: str) -> Any:
+    """Import the environment classes lazily, so ``import regretlab_envs`` only registers ids."""
+    if name in ("BernoulliBanditEnv", "GaussianBanditEnv"):
+        from regretlab_envs import bandits
+
+        return getattr(bandits, name)
+    if name == "presets":
+        import importlib
+
+        return importlib.import_module("regretlab_envs.presets")
+    raise AttributeError(f"module 'regretlab_envs' has no attribute {name!r}")

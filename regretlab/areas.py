@@ -1,0 +1,7 @@
+"""The research areas whose experiments the registry loads (imported only when asked).
+
+Third-party packages add theirs through the ``regretlab.areas`` entry-point group.
+"""
+AREAS = (
+    "regretlab.bandits.experiments",
+)

@@ -1,0 +1,265 @@
+"""Registry of named experiments and their parameter specifications.
+
+An experiment is a pure function ``simulate(params, seeds, backend) -> dict of NumPy arrays``
+registered with :func:`experiment`. Its parameter specs (:class:`Int`, :class:`Float`, :class:`Choice`,
+...) validate TOML values before any work starts, with messages naming the key and the allowed values.
+
+The registry does not name any research area: areas are listed in :mod:`regretlab.areas` (and
+third-party plugins in the ``regretlab.areas`` entry-point group) and imported only when asked.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .rng import instance_seed, replicate_states
+from .validate import ParamError, ParamTypeError, check_bool, check_choice, check_float, check_int
+
+__all__ = [
+    "Param", "Int", "Float", "Choice", "Bool", "FloatList", "Str",
+    "Experiment", "Seeds", "experiment", "get", "list_experiments", "load_areas", "plotter", "get_plotter",
+]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Parameter specs
+
+
+@dataclass(frozen=True)
+class Param:
+    default: Any = None
+    doc: str = ""
+
+    def check(self, key: str, value, where: str | None = None):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Int(Param):
+    low: int | None = None
+    high: int | None = None
+
+    def check(self, key, value, where=None):
+        return check_int(key, value, low=self.low, high=self.high, where=where)
+
+    def describe(self):
+        rng = " ".join(s for s in [f">= {self.low}" if self.low is not None else "",
+                                   f"<= {self.high}" if self.high is not None else ""] if s)
+        return f"int {rng}".strip()
+
+
+@dataclass(frozen=True)
+class Float(Param):
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def check(self, key, value, where=None):
+        return check_float(key, value, self.low, self.high, self.low_open, self.high_open, where=where)
+
+    def describe(self):
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'>' if self.low_open else '>='} {self.low}")
+        if self.high is not None:
+            parts.append(f"{'<' if self.high_open else '<='} {self.high}")
+        return "float " + " ".join(parts) if parts else "float"
+
+
+@dataclass(frozen=True)
+class Choice(Param):
+    choices: tuple = ()
+
+    def check(self, key, value, where=None):
+        return check_choice(key, value, self.choices, where=where)
+
+    def describe(self):
+        return "one of " + "|".join(self.choices)
+
+
+@dataclass(frozen=True)
+class Bool(Param):
+    def check(self, key, value, where=None):
+        return check_bool(key, value, where=where)
+
+    def describe(self):
+        return "bool"
+
+
+@dataclass(frozen=True)
+class Str(Param):
+    def check(self, key, value, where=None):
+        if not isinstance(value, str):
+            raise ParamTypeError(where, key, "a string", value)
+        return value
+
+    def describe(self):
+        return "str"
+
+
+@dataclass(frozen=True)
+class FloatList(Param):
+    """A list of floats (e.g. arm means), each checked against [low, high]; length >= min_len."""
+
+    low: float | None = None
+    high: float | None = None
+    min_len: int = 1
+
+    def check(self, key, value, where=None):
+        if not isinstance(value, (list, tuple, np.ndarray)):
+            raise ParamTypeError(where, key, "a list of numbers", value)
+        if len(value) < self.min_len:
+            raise ParamError(where, key, f"a list of at least {self.min_len} numbers", list(value))
+        return [check_float(f"{key}[{i}]", v, self.low, self.high, where=where) for i, v in enumerate(value)]
+
+    def describe(self):
+        rng = f" in [{self.low}, {self.high}]" if self.low is not None and self.high is not None else ""
+        return f"list of >= {self.min_len} floats{rng}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Seeds handed to an experiment
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """The randomness of one cell: replicate generator states and an instance-level SeedSequence.
+
+    ``states`` holds replicates ``start .. start + replicates - 1`` of the cell; replicate r's state
+    depends on (seed, cell, r) only, so any chunking of replicates gives the same numbers.
+    """
+
+    seed: int
+    cell: int
+    replicates: int
+    start: int = 0
+
+    @property
+    def states(self) -> np.ndarray:
+        return replicate_states(self.seed, self.cell, self.replicates, self.start)
+
+    @property
+    def instance(self) -> np.random.SeedSequence:
+        return instance_seed(self.seed, self.cell)
+
+    def instance_rng(self) -> np.random.Generator:
+        return np.random.default_rng(self.instance)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Experiments
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    func: Callable[[dict, Seeds, str], dict]
+    summary: str
+    params: Mapping[str, Param]
+    small: Mapping[str, Any] = field(default_factory=dict)
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    curves: Mapping[str, str] = field(default_factory=dict)  # output name -> name of its x-axis output
+    cite: tuple = ()
+    check: Callable[[dict], None] | None = None  # cross-parameter validation of one resolved cell
+    backends: tuple = ("numba", "numpy", "cupy", "python")
+
+    def resolve(self, given: Mapping[str, Any], where: str | None = None, key_prefix: str = "") -> dict:
+        """Fill defaults, validate every value; unknown keys raise with a 'did you mean'."""
+        unknown = [k for k in given if k not in self.params]
+        if unknown:
+            k = unknown[0]
+            close = difflib.get_close_matches(k, list(self.params), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ParamError(where, f"{key_prefix}{k}",
+                             f"a parameter of {self.name}: one of {', '.join(self.params)}{hint}", k)
+        out = {}
+        for k, spec in self.params.items():
+            v = given.get(k, spec.default)
+            out[k] = None if v is None else spec.check(f"{key_prefix}{k}", v, where=where)
+        if self.check is not None:
+            self.check(out)
+        return out
+
+    def __call__(self, params: Mapping[str, Any], seeds: Seeds, backend: str = "auto") -> dict:
+        return self.func(self.resolve(params, where=self.name), seeds, backend)
+
+
+_REGISTRY: dict[str, Experiment] = {}
+_PLOTTERS: dict[str, Callable] = {}
+_AREAS_LOADED = False
+
+
+def experiment(name: str, *, summary: str, params: Mapping[str, Param], small=None, outputs=None,
+               curves=None, cite=(), check=None, backends=("numba", "numpy", "cupy", "python")):
+    """Decorator registering ``func(params, seeds, backend)`` under ``name`` (immutable once set)."""
+
+    def deco(func):
+        if name in _REGISTRY and _REGISTRY[name].func.__qualname__ != func.__qualname__:
+            raise ValueError(f"experiment {name!r} is already registered")
+        _REGISTRY[name] = Experiment(name, func, summary, dict(params), dict(small or {}), dict(outputs or {}),
+                                     dict(curves or {}), tuple(cite), check, tuple(backends))
+        return func
+
+    return deco
+
+
+def plotter(kind: str):
+    """Decorator registering a plot kind ``fn(results, spec: dict, path_stem) -> list of paths``."""
+
+    def deco(func):
+        _PLOTTERS[kind] = func
+        return func
+
+    return deco
+
+
+def load_areas() -> None:
+    """Import every area's ``experiments`` module (built-in list, then entry-point plugins), once."""
+    global _AREAS_LOADED
+    if _AREAS_LOADED:
+        return
+    from regretlab.areas import AREAS
+
+    modules = list(AREAS)
+    try:
+        from importlib.metadata import entry_points
+
+        modules += [ep.value for ep in entry_points(group="regretlab.areas") if ep.value not in modules]
+    except Exception:  # metadata unavailable (e.g. running from a source tree): built-ins only
+        pass
+    for mod in modules:
+        importlib.import_module(mod)
+    _AREAS_LOADED = True
+
+
+def get(name: str, where: str | None = None) -> Experiment:
+    load_areas()
+    if name not in _REGISTRY:
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ParamError(where, "experiment", f"a registered experiment: one of {', '.join(sorted(_REGISTRY))}{hint}",
+                         name)
+    return _REGISTRY[name]
+
+
+def get_plotter(kind: str, where: str | None = None):
+    load_areas()
+    from . import plots  # noqa: F401  (registers the generic kinds)
+
+    if kind not in _PLOTTERS:
+        raise ParamError(where, "plot kind", "one of " + ", ".join(sorted(_PLOTTERS)), kind)
+    return _PLOTTERS[kind]
+
+
+def list_experiments() -> list[Experiment]:
+    load_areas()
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
