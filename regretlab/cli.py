@@ -193,11 +193,12 @@ def cmd_show(args) -> int:
     res = load(args.dir)
     tab = res.summary
     m = res.manifest
-    con = Console()
+    con = Console(width=None if sys.stdout.isatty() else 160)
     con.print(f"[bold]{m['experiment']}[/bold]  {m.get('source')}  seed={m['seed']} replicates={m['replicates']} "
               f"backend={m['backend']}  git={m.get('git_revision')}")
-    outputs = ([c.strip() for c in args.columns.split(",")] if args.columns else
-               [c[:-5] for c in tab.keys() if c.endswith("_mean")][:5])
+    have = [c[:-5] for c in tab.keys() if c.endswith("_mean")]
+    preferred = [o for o in ("final_regret", "best_frac", "greedy_frac", "reward_mean") if o in have]
+    outputs = [c.strip() for c in args.columns.split(",")] if args.columns else (preferred or have[:4])
     t = Table()
     for k in ["cell", *m["axes"], "status", *outputs]:
         t.add_column(k, justify="right")

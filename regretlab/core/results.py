@@ -31,6 +31,7 @@ __all__ = ["ResultsDir", "Table", "Results", "load", "cell_name"]
 
 
 def cell_name(i: int) -> str:
+    """File stem of cell ``i`` (``c00007``)."""
     return f"c{i:05d}"
 
 
@@ -89,6 +90,7 @@ def _git_revision() -> str | None:
 
 
 def now() -> str:
+    """UTC time stamp, ISO 8601, seconds."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 

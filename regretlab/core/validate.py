@@ -105,12 +105,14 @@ def check_float(
 
 
 def check_bool(name: str, value, where: str | None = None) -> bool:
+    """Return ``value`` as a bool; only true booleans are accepted (not 0/1 or strings)."""
     if not isinstance(value, (bool, np.bool_)):
         raise ParamTypeError(where, name, "true or false", value)
     return bool(value)
 
 
 def check_choice(name: str, value, choices: Iterable[str], where: str | None = None) -> str:
+    """Return ``value`` if it is one of ``choices``; the error suggests the closest choice."""
     choices = list(choices)
     allowed = "one of " + ", ".join(repr(c) for c in choices)
     if not isinstance(value, str):
