@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from regretlab.core.rng import gamma_consts, gamma_dc, normal, randint, uniform
+from regretlab.core.rng import gamma_consts, xo_gamma_dc, xo_normal, xo_randint, xo_uniform
 
 from .policies import (
     BERNOULLI,
@@ -29,7 +29,8 @@ from .policies import (
 
 
 @njit(cache=True, inline="always")
-def _argmax_random(values, K, st):
+def _argmax_random(values, K, s):
+    """(state, argmax) with uniformly random tie-breaking by reservoir sampling (a draw only on a tie)."""
     best = -np.inf
     arm = -1
     cnt = 0
@@ -41,9 +42,10 @@ def _argmax_random(values, K, st):
             cnt = 1
         elif v == best:
             cnt += 1
-            if uniform(st) * cnt < 1.0:
+            s, u = xo_uniform(s)
+            if u * cnt < 1.0:
                 arm = a
-    return arm
+    return s, arm
 
 
 @njit(cache=True, inline="always")
@@ -52,16 +54,6 @@ def _first_untried(n, K):
         if n[a] == 0.0:
             return a
     return -1
-
-
-@njit(cache=True)
-def _kl_bernoulli(p, q):
-    out = 0.0
-    if p > 0.0:
-        out += p * math.log(p / q)
-    if p < 1.0:
-        out += (1.0 - p) * math.log((1.0 - p) / (1.0 - q))
-    return out
 
 
 @njit(cache=True)
@@ -98,9 +90,12 @@ def klucb_bernoulli_index(p, delta):
 
 
 @njit(cache=True)
-def _run_one(policy, pp, family, sigma, mu, horizon, st, ckpt, zx, zf,
-             out_regret, out_counts, n, s, mean, idx, gaps, rsn, ga):
-    """One replicate; returns (reward_sum, greedy_rounds, last_best). Scratch arrays are passed in."""
+def _run_one(policy, pp, family, sigma, mu, horizon, s, ckpt, zx, zf,
+             out_regret, out_counts, n, sm, mean, idx, gaps, rsn, ga):
+    """One replicate from state tuple ``s``; returns (reward_sum, greedy_rounds, last_best).
+
+    Scratch arrays are passed in; the generator state lives in registers (a tuple threaded through).
+    """
     K = mu.shape[0]
     mu_star = -np.inf
     for a in range(K):
@@ -109,7 +104,7 @@ def _run_one(policy, pp, family, sigma, mu, horizon, st, ckpt, zx, zf,
     for a in range(K):
         gaps[a] = mu_star - mu[a]
         n[a] = 0.0
-        s[a] = 0.0
+        sm[a] = 0.0
         mean[a] = 0.0
         rsn[a] = 0.0
         ga[a, 0], ga[a, 1] = gamma_consts(1.0)
@@ -125,26 +120,30 @@ def _run_one(policy, pp, family, sigma, mu, horizon, st, ckpt, zx, zf,
     for t in range(1, horizon + 1):
         # 1. choose
         if policy == UNIFORM:
-            arm = randint(st, K)
+            s, arm = xo_randint(s, K)
         elif policy == GREEDY or policy == EPS_GREEDY or policy == EPS_DECAY:
             eps = 0.0
             if policy == EPS_GREEDY:
                 eps = pp[0]
             elif policy == EPS_DECAY:
                 eps = min(1.0, pp[0] * K / (pp[1] * pp[1] * t))
-            if policy != GREEDY and uniform(st) < eps:
-                arm = randint(st, K)
+            explore = False
+            if policy != GREEDY:
+                s, u = xo_uniform(s)
+                explore = u < eps
+            if explore:
+                s, arm = xo_randint(s, K)
             elif untried > 0:
                 arm = _first_untried(n, K)
             else:
-                arm = _argmax_random(mean, K, st)
+                s, arm = _argmax_random(mean, K, s)
         elif policy == ETC:
             m = int(pp[0])
             if t <= m * K:
                 arm = (t - 1) % K
             else:
                 if commit < 0:
-                    commit = _argmax_random(mean, K, st)
+                    s, commit = _argmax_random(mean, K, s)
                 arm = commit
         elif policy == UCB1:
             if untried > 0:
@@ -153,7 +152,7 @@ def _run_one(policy, pp, family, sigma, mu, horizon, st, ckpt, zx, zf,
                 sc = pp[0] * math.sqrt(2.0 * math.log(t - 1))
                 for a in range(K):
                     idx[a] = mean[a] + sc * rsn[a]
-                arm = _argmax_random(idx, K, st)
+                s, arm = _argmax_random(idx, K, s)
         elif policy == KL_UCB:
             if untried > 0:
                 arm = _first_untried(n, K)
@@ -166,13 +165,13 @@ def _run_one(policy, pp, family, sigma, mu, horizon, st, ckpt, zx, zf,
                 else:
                     for a in range(K):
                         idx[a] = mean[a] + sigma * math.sqrt(2.0 * rhs / n[a])
-                arm = _argmax_random(idx, K, st)
+                s, arm = _argmax_random(idx, K, s)
         elif policy == TS_BETA:
             for a in range(K):
-                x = gamma_dc(st, ga[a, 0], ga[a, 1], zx, zf)
-                y = gamma_dc(st, ga[a, 2], ga[a, 3], zx, zf)
+                s, x = xo_gamma_dc(s, ga[a, 0], ga[a, 1], zx, zf)
+                s, y = xo_gamma_dc(s, ga[a, 2], ga[a, 3], zx, zf)
                 idx[a] = x / (x + y)
-            arm = _argmax_random(idx, K, st)
+            s, arm = _argmax_random(idx, K, s)
         else:  # TS_GAUSS
             prior_mean = pp[0]
             prior_var = pp[1]
@@ -180,9 +179,10 @@ def _run_one(policy, pp, family, sigma, mu, horizon, st, ckpt, zx, zf,
             for a in range(K):
                 prec = 1.0 / prior_var + n[a] / noise_var
                 v = 1.0 / prec
-                m = v * (prior_mean / prior_var + s[a] / noise_var)
-                idx[a] = m + math.sqrt(v) * normal(st, zx, zf)
-            arm = _argmax_random(idx, K, st)
+                m = v * (prior_mean / prior_var + sm[a] / noise_var)
+                s, z = xo_normal(s, zx, zf)
+                idx[a] = m + math.sqrt(v) * z
+            s, arm = _argmax_random(idx, K, s)
 
         # 2. exploration statistics (history before the pull; untried arms count as +inf)
         if untried > 0:
@@ -200,20 +200,22 @@ def _run_one(policy, pp, family, sigma, mu, horizon, st, ckpt, zx, zf,
 
         # 3. reward
         if family == BERNOULLI:
-            y = 1.0 if uniform(st) < mu[arm] else 0.0
+            s, u = xo_uniform(s)
+            y = 1.0 if u < mu[arm] else 0.0
         else:
-            y = mu[arm] + sigma * normal(st, zx, zf)
+            s, z = xo_normal(s, zx, zf)
+            y = mu[arm] + sigma * z
 
         # 4. update and record
         if n[arm] == 0.0:
             untried -= 1
         n[arm] += 1.0
-        s[arm] += y
-        mean[arm] = s[arm] / n[arm]
+        sm[arm] += y
+        mean[arm] = sm[arm] / n[arm]
         rsn[arm] = math.sqrt(1.0 / n[arm])
         if policy == TS_BETA:
-            ga[arm, 0], ga[arm, 1] = gamma_consts(1.0 + s[arm])
-            ga[arm, 2], ga[arm, 3] = gamma_consts(1.0 + n[arm] - s[arm])
+            ga[arm, 0], ga[arm, 1] = gamma_consts(1.0 + sm[arm])
+            ga[arm, 2], ga[arm, 3] = gamma_consts(1.0 + n[arm] - sm[arm])
         reward_sum += y
         regret += gaps[arm]
         while ci < nck and ckpt[ci] == t:
@@ -231,16 +233,16 @@ def simulate_bandit(policy, pp, family, sigma, means, horizon, states, ckpt, zx,
     R = states.shape[0]
     K = means.shape[1]
     for r in prange(R):
-        st = states[r].copy()
+        s0 = (states[r, 0], states[r, 1], states[r, 2], states[r, 3])
         n = np.empty(K)
-        s = np.empty(K)
+        sm = np.empty(K)
         mean = np.empty(K)
         idx = np.empty(K)
         gaps = np.empty(K)
         rsn = np.empty(K)
         ga = np.empty((K, 4))  # Marsaglia-Tsang (d, c) of the two Beta gammas, refreshed on a pull
-        rs, g, lb = _run_one(policy, pp, family, sigma, means[r], horizon, st, ckpt, zx, zf,
-                             out_regret[r], out_counts[r], n, s, mean, idx, gaps, rsn, ga)
+        rs, g, lb = _run_one(policy, pp, family, sigma, means[r], horizon, s0, ckpt, zx, zf,
+                             out_regret[r], out_counts[r], n, sm, mean, idx, gaps, rsn, ga)
         out_reward[r] = rs
         out_greedy[r] = g
         out_last_best[r] = lb

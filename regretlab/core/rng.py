@@ -41,6 +41,16 @@ __all__ = [
     "gamma_consts",
     "gamma_dc",
     "beta",
+    "load_state",
+    "store_state",
+    "xo_next",
+    "xo_uniform",
+    "xo_uniform_open",
+    "xo_randint",
+    "xo_normal",
+    "xo_gamma",
+    "xo_gamma_dc",
+    "xo_beta",
     "randint",
 ]
 
@@ -93,33 +103,47 @@ def _zig_tables():
 ZIG_X, ZIG_F = _zig_tables()
 
 # ---------------------------------------------------------------------------------------------------
-# Numba generator: functions on a uint64[4] state row (mutated in place).
+# Numba generator. Two equivalent interfaces over one implementation:
+#   - state-passing functions ``xo_*(s, ...) -> (s, value)`` with ``s`` a UniTuple(uint64, 4): kernels keep
+#     the state in registers (an array state would cost a store-to-load round trip per draw);
+#   - array functions ``next_u64(st)``, ``uniform(st)``, ... on a uint64[4] row, mutated in place, for code
+#     where a few draws per step do not matter.
 
-_U1 = np.uint64(1)
 _U5 = np.uint64(5)
 _U7 = np.uint64(7)
 _U9 = np.uint64(9)
 _U11 = np.uint64(11)
 _U17 = np.uint64(17)
 _U45 = np.uint64(45)
-_U57 = np.uint64(57)
-_U19 = np.uint64(19)
+_U64 = np.uint64(64)
 _U255 = np.uint64(255)
 _TWO_M53 = 1.0 / 9007199254740992.0
 
 
 @njit(inline="always", cache=True)
 def _rotl(x, k):
-    return (x << k) | (x >> (np.uint64(64) - k))
+    return (x << k) | (x >> (_U64 - k))
 
 
 @njit(inline="always", cache=True)
-def next_u64(st):
-    """Next 64-bit output of xoshiro256** (state ``st``, uint64[4], advanced in place)."""
-    s0 = st[0]
-    s1 = st[1]
-    s2 = st[2]
-    s3 = st[3]
+def load_state(st):
+    """The state tuple of a uint64[4] row."""
+    return (st[0], st[1], st[2], st[3])
+
+
+@njit(inline="always", cache=True)
+def store_state(st, s):
+    """Write the state tuple ``s`` back into the uint64[4] row ``st``."""
+    st[0] = s[0]
+    st[1] = s[1]
+    st[2] = s[2]
+    st[3] = s[3]
+
+
+@njit(inline="always", cache=True)
+def xo_next(s):
+    """xoshiro256**: (next state, 64-bit output)."""
+    s0, s1, s2, s3 = s
     result = _rotl(s1 * _U5, _U7) * _U9
     t = s1 << _U17
     s2 ^= s0
@@ -128,66 +152,68 @@ def next_u64(st):
     s0 ^= s3
     s2 ^= t
     s3 = _rotl(s3, _U45)
-    st[0] = s0
-    st[1] = s1
-    st[2] = s2
-    st[3] = s3
-    return result
+    return (s0, s1, s2, s3), result
 
 
 @njit(inline="always", cache=True)
-def uniform(st):
-    """Double in [0, 1): top 53 bits of the next output."""
-    return float(next_u64(st) >> _U11) * _TWO_M53
+def xo_uniform(s):
+    """Double in [0, 1) from the top 53 bits."""
+    s, x = xo_next(s)
+    return s, float(x >> _U11) * _TWO_M53
 
 
 @njit(inline="always", cache=True)
-def uniform_open(st):
+def xo_uniform_open(s):
     """Double in (0, 1]: ``1 - uniform``; safe under ``log``."""
-    return 1.0 - uniform(st)
+    s, u = xo_uniform(s)
+    return s, 1.0 - u
 
 
 @njit(inline="always", cache=True)
-def randint(st, n):
+def xo_randint(s, n):
     """Integer uniform on {0, ..., n-1} as ``floor(n * uniform)`` (bias below n / 2**53)."""
-    return int(uniform(st) * n)
+    s, u = xo_uniform(s)
+    return s, int(u * n)
 
 
 @njit(inline="always", cache=True)
-def normal(st, zx, zf):
+def xo_normal(s, zx, zf):
     """Standard normal by the 256-layer ziggurat (tables ``ZIG_X``, ``ZIG_F`` passed in).
 
     The fast path (about 99% of draws: one 64-bit output, the low 8 bits pick the layer, the top 53 the
-    position) is inlined; wedge and tail cases go to :func:`_normal_slow`, which continues the same loop.
+    position) is inlined; wedge and tail cases go to :func:`_xo_normal_slow`, which continues the loop.
     """
-    bits = next_u64(st)
+    s, bits = xo_next(s)
     i = int(bits & _U255)
     u = 2.0 * (float(bits >> _U11) * _TWO_M53) - 1.0
     x = u * zx[i]
     if abs(x) < zx[i + 1]:
-        return x
-    return _normal_slow(st, zx, zf, i, u, x)
+        return s, x
+    return _xo_normal_slow(s, zx, zf, i, u, x)
 
 
 @njit(cache=True)
-def _normal_slow(st, zx, zf, i, u, x):
+def _xo_normal_slow(s, zx, zf, i, u, x):
     while True:
         if i == 0:
             # tail beyond ZIG_R (Marsaglia 1964)
             xt = 1.0
             yt = 0.0
             while -2.0 * yt < xt * xt:
-                xt = math.log(uniform_open(st)) / ZIG_R
-                yt = math.log(uniform_open(st))
-            return xt - ZIG_R if u < 0.0 else ZIG_R - xt
-        if zf[i + 1] + (zf[i] - zf[i + 1]) * uniform(st) < math.exp(-0.5 * x * x):
-            return x
-        bits = next_u64(st)
+                s, u1 = xo_uniform_open(s)
+                xt = math.log(u1) / ZIG_R
+                s, u2 = xo_uniform_open(s)
+                yt = math.log(u2)
+            return s, (xt - ZIG_R if u < 0.0 else ZIG_R - xt)
+        s, v = xo_uniform(s)
+        if zf[i + 1] + (zf[i] - zf[i + 1]) * v < math.exp(-0.5 * x * x):
+            return s, x
+        s, bits = xo_next(s)
         i = int(bits & _U255)
         u = 2.0 * (float(bits >> _U11) * _TWO_M53) - 1.0
         x = u * zx[i]
         if abs(x) < zx[i + 1]:
-            return x
+            return s, x
 
 
 @njit(inline="always", cache=True)
@@ -198,39 +224,108 @@ def gamma_consts(shape):
 
 
 @njit(inline="always", cache=True)
-def gamma_dc(st, d, c, zx, zf):
+def xo_gamma_dc(s, d, c, zx, zf):
     """Gamma(a, 1) for a >= 1 from precomputed ``(d, c) = gamma_consts(a)`` (Marsaglia and Tsang 2000)."""
     while True:
-        x = normal(st, zx, zf)
+        s, x = xo_normal(s, zx, zf)
         v = 1.0 + c * x
         if v <= 0.0:
             continue
         v = v * v * v
-        u = uniform_open(st)
+        s, u = xo_uniform_open(s)
         x2 = x * x
         if u < 1.0 - 0.0331 * x2 * x2:
-            return d * v
+            return s, d * v
         if math.log(u) < 0.5 * x2 + d * (1.0 - v + math.log(v)):
-            return d * v
+            return s, d * v
+
+
+@njit(cache=True)
+def xo_gamma(s, shape, zx, zf):
+    """Gamma(shape, 1) by Marsaglia-Tsang; shape > 0 (boost by U**(1/shape) when shape < 1)."""
+    if shape < 1.0:
+        s, u = xo_uniform_open(s)
+        boost = u ** (1.0 / shape)
+        d, c = gamma_consts(shape + 1.0)
+        s, g = xo_gamma_dc(s, d, c, zx, zf)
+        return s, g * boost
+    d, c = gamma_consts(shape)
+    return xo_gamma_dc(s, d, c, zx, zf)
+
+
+@njit(cache=True)
+def xo_beta(s, a, b, zx, zf):
+    """Beta(a, b) = X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b), drawn in that order."""
+    s, x = xo_gamma(s, a, zx, zf)
+    s, y = xo_gamma(s, b, zx, zf)
+    return s, x / (x + y)
+
+
+# array-state wrappers -----------------------------------------------------------------------------
+
+
+@njit(inline="always", cache=True)
+def next_u64(st):
+    """Next 64-bit output of xoshiro256** (state ``st``, uint64[4], advanced in place)."""
+    s, x = xo_next(load_state(st))
+    store_state(st, s)
+    return x
+
+
+@njit(inline="always", cache=True)
+def uniform(st):
+    """Double in [0, 1) (state row advanced in place)."""
+    s, u = xo_uniform(load_state(st))
+    store_state(st, s)
+    return u
+
+
+@njit(inline="always", cache=True)
+def uniform_open(st):
+    """Double in (0, 1]."""
+    s, u = xo_uniform_open(load_state(st))
+    store_state(st, s)
+    return u
+
+
+@njit(inline="always", cache=True)
+def randint(st, n):
+    """Integer uniform on {0, ..., n-1}."""
+    s, k = xo_randint(load_state(st), n)
+    store_state(st, s)
+    return k
+
+
+@njit(cache=True)
+def normal(st, zx, zf):
+    """Standard normal (ziggurat)."""
+    s, x = xo_normal(load_state(st), zx, zf)
+    store_state(st, s)
+    return x
 
 
 @njit(cache=True)
 def gamma(st, shape, zx, zf):
-    """Gamma(shape, 1) by Marsaglia-Tsang; shape > 0 (boost by U**(1/shape) when shape < 1)."""
-    if shape < 1.0:
-        boost = uniform_open(st) ** (1.0 / shape)
-        d, c = gamma_consts(shape + 1.0)
-        return gamma_dc(st, d, c, zx, zf) * boost
-    d, c = gamma_consts(shape)
-    return gamma_dc(st, d, c, zx, zf)
+    """Gamma(shape, 1)."""
+    s, g = xo_gamma(load_state(st), shape, zx, zf)
+    store_state(st, s)
+    return g
+
+
+@njit(cache=True)
+def gamma_dc(st, d, c, zx, zf):
+    """Gamma from precomputed Marsaglia-Tsang constants."""
+    s, g = xo_gamma_dc(load_state(st), d, c, zx, zf)
+    store_state(st, s)
+    return g
 
 
 @njit(cache=True)
 def beta(st, a, b, zx, zf):
-    """Beta(a, b) = X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b), drawn in that order."""
-    x = gamma(st, a, zx, zf)
-    y = gamma(st, b, zx, zf)
-    return x / (x + y)
+    """Beta(a, b) = X / (X + Y), X drawn first."""
+    s, x = xo_beta(load_state(st), a, b, zx, zf)
+    store_state(st, s)
+    return x
 
 
 # ---------------------------------------------------------------------------------------------------
