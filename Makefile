@@ -2,7 +2,6 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-dev
 DEMO_OUT ?= results/quickstart
 
 .PHONY: demo test venv bench lint clean
@@ -11,25 +10,30 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
+# runtime install (make demo) and dev install (make test); re-run when pyproject.toml changes
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e ".[dev]"
-	touch $(STAMP)
+	touch $@
 
-venv: $(STAMP)
+venv: $(VENV)/.installed-dev
 
-demo: $(STAMP)
+demo: $(VENV)/.installed
 	$(BIN)/regretlab run experiments/quickstart.toml --out $(DEMO_OUT) --overwrite
 	$(BIN)/regretlab show $(DEMO_OUT)
 	@echo "plot: $(DEMO_OUT)/plots/regret.png"
 
-test: $(STAMP)
+test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-bench: $(STAMP)
-	$(BIN)/python -m pip install -q ".[bench]"
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/regretlab bench
 
-lint: $(STAMP)
+lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check regretlab environments tests benchmarks
 
 clean:
