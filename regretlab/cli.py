@@ -224,7 +224,8 @@ def cmd_bench(args) -> int:
     path = root / f"{args.area}.py"
     if not path.exists():
         have = sorted(p.stem for p in root.glob("*.py") if not p.stem.startswith("_")) if root.exists() else []
-        print(f"regretlab bench: no benchmark {args.area!r} (have: {', '.join(have) or 'none: run from a source checkout'})",
+        names = ", ".join(have) or "none: run from a source checkout"
+        print(f"regretlab bench: no benchmark {args.area!r} (have: {names})",
               file=sys.stderr)
         return 2
     spec = importlib.util.spec_from_file_location(f"regretlab_bench_{args.area}", path)

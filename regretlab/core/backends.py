@@ -19,7 +19,7 @@ def cupy_available() -> bool:
     if os.environ.get("REGRETLAB_NO_GPU"):
         return False
     try:
-        import cupy  # noqa: F401
+        import cupy
 
         return cupy.cuda.runtime.getDeviceCount() > 0
     except Exception:  # ImportError, CUDA driver errors: no usable GPU

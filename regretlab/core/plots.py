@@ -22,7 +22,7 @@ from .plotting import make_figure, plot_curves, plot_points_with_fit, save_figur
 from .registry import get, get_plotter, plotter
 from .results import Results
 
-__all__ = ["draw_all", "cell_label"]
+__all__ = ["cell_label", "draw_all"]
 
 
 def cell_label(params: dict, keys) -> str:

@@ -21,8 +21,21 @@ from .rng import instance_seed, replicate_states
 from .validate import ParamError, ParamTypeError, check_bool, check_choice, check_float, check_int
 
 __all__ = [
-    "Param", "Int", "Float", "Choice", "Bool", "FloatList", "Str",
-    "Experiment", "Seeds", "experiment", "get", "list_experiments", "load_areas", "plotter", "get_plotter",
+    "Bool",
+    "Choice",
+    "Experiment",
+    "Float",
+    "FloatList",
+    "Int",
+    "Param",
+    "Seeds",
+    "Str",
+    "experiment",
+    "get",
+    "get_plotter",
+    "list_experiments",
+    "load_areas",
+    "plotter",
 ]
 
 

@@ -22,12 +22,12 @@ import os
 import platform
 import subprocess
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ResultsDir", "Table", "Results", "load", "cell_name"]
+__all__ = ["Results", "ResultsDir", "Table", "cell_name", "load"]
 
 
 def cell_name(i: int) -> str:
@@ -91,7 +91,7 @@ def _git_revision() -> str | None:
 
 def now() -> str:
     """UTC time stamp, ISO 8601, seconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class ResultsDir:

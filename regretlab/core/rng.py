@@ -28,30 +28,30 @@ from numba import njit
 
 __all__ = [
     "INSTANCE_KEY",
-    "replicate_states",
-    "instance_seed",
-    "PyRandom",
-    "ZIG_X",
     "ZIG_F",
-    "next_u64",
-    "uniform",
-    "uniform_open",
-    "normal",
+    "ZIG_X",
+    "PyRandom",
+    "beta",
     "gamma",
     "gamma_consts",
     "gamma_dc",
-    "beta",
+    "instance_seed",
     "load_state",
+    "next_u64",
+    "normal",
+    "randint",
+    "replicate_states",
     "store_state",
-    "xo_next",
-    "xo_uniform",
-    "xo_uniform_open",
-    "xo_randint",
-    "xo_normal",
+    "uniform",
+    "uniform_open",
+    "xo_beta",
     "xo_gamma",
     "xo_gamma_dc",
-    "xo_beta",
-    "randint",
+    "xo_next",
+    "xo_normal",
+    "xo_randint",
+    "xo_uniform",
+    "xo_uniform_open",
 ]
 
 INSTANCE_KEY = 2**32 - 1  # spawn_key slot for instance-level draws; replicate indices stay below it
@@ -89,7 +89,7 @@ ZIG_V = 0.00492867323399  # area of each layer (Marsaglia and Tsang 2000, 256-la
 
 
 def _zig_tables():
-    f = lambda x: math.exp(-0.5 * x * x)  # noqa: E731 (unnormalised density)
+    f = lambda x: math.exp(-0.5 * x * x)
     x = np.empty(257)
     x[0] = ZIG_V / f(ZIG_R)
     x[1] = ZIG_R

@@ -16,7 +16,7 @@ from .backends import resolve
 from .results import ResultsDir, now
 from .sweep import Sweep, execute, load_config
 
-__all__ = ["run_sweep", "resume", "RunReport"]
+__all__ = ["RunReport", "resume", "run_sweep"]
 
 
 class RunReport(dict):
@@ -32,8 +32,14 @@ class RunReport(dict):
 def _progress(total: int, done: int, quiet: bool):
     if quiet:
         return None
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     prog = Progress(TextColumn("[bold]cells"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]}"),
                     TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
@@ -96,7 +102,8 @@ def run_sweep(config: str | os.PathLike | dict, *, overrides=None, out: str | os
     rd = ResultsDir(out)
     if out.exists() and any(out.iterdir()):
         if not overwrite:
-            raise FileExistsError(f"{out} already exists: `regretlab resume {out}` continues it, --overwrite replaces it")
+            raise FileExistsError(f"{out} already exists: `regretlab resume {out}` continues it, "
+                                  "--overwrite replaces it")
         shutil.rmtree(out)
     workers = _workers(workers)
     rd.write_manifest(sweep, be, cite=exp.cite)

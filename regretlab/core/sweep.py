@@ -32,7 +32,6 @@ import tomllib
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,7 +39,7 @@ import numpy as np
 from . import registry
 from .validate import ParamError, check_int
 
-__all__ = ["Sweep", "ConfigError", "load_config", "parse_overrides", "run_cell", "execute"]
+__all__ = ["ConfigError", "Sweep", "execute", "load_config", "parse_overrides", "run_cell"]
 
 TOP_KEYS = {"experiment", "replicates", "seed", "params", "grid", "zip", "plot", "plots", "description",
             "backend", "title"}
@@ -177,7 +176,8 @@ def load_config(path: str | os.PathLike | None = None, overrides: Sequence[str] 
                     _fail(source, f"{path_key} = {x!r}: {e}")
     lens = {k: len(v) for k, v in zipped.items()}
     if len(set(lens.values())) > 1:
-        _fail(source, "all [zip] axes must have the same length, got " + ", ".join(f"{k}: {n}" for k, n in lens.items()))
+        got = ", ".join(f"{k}: {n}" for k, n in lens.items())
+        _fail(source, f"all [zip] axes must have the same length, got {got}")
     both = (set(grid) | set(zipped)) & set(params)
     if both:
         _fail(source, f"parameter {sorted(both)[0]!r} is both fixed in [params] and varied in [grid]/[zip]")

@@ -19,11 +19,11 @@ import numpy as np
 
 __all__ = [
     "ParamError",
-    "check_int",
-    "check_float",
+    "check_array",
     "check_bool",
     "check_choice",
-    "check_array",
+    "check_float",
+    "check_int",
     "check_prob",
     "check_probs_in_unit",
 ]
