@@ -239,6 +239,7 @@ COMMANDS = {"list": cmd_list, "run": cmd_run, "resume": cmd_resume, "plot": cmd_
 
 
 def main(argv=None) -> int:
+    from regretlab.core.backends import BackendUnavailable
     from regretlab.core.sweep import ConfigError
     from regretlab.core.validate import ParamError
 
@@ -249,7 +250,7 @@ def main(argv=None) -> int:
         return 2
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, ParamError, FileExistsError, FileNotFoundError) as e:
+    except (ConfigError, ParamError, FileExistsError, FileNotFoundError, BackendUnavailable) as e:
         print(f"regretlab {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

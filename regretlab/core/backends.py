@@ -13,6 +13,10 @@ from .validate import ParamError
 BACKENDS = ("auto", "numba", "numpy", "cupy", "python")
 
 
+class BackendUnavailable(RuntimeError):
+    """The requested backend cannot run here (e.g. ``cupy`` without CuPy or a CUDA device)."""
+
+
 @functools.lru_cache(maxsize=1)
 def cupy_available() -> bool:
     """True when CuPy imports and sees at least one CUDA device (``REGRETLAB_NO_GPU=1`` forces False)."""
@@ -29,7 +33,7 @@ def cupy_available() -> bool:
 def get_cupy():
     """Import and return the ``cupy`` module, or raise a clear error."""
     if not cupy_available():
-        raise RuntimeError(
+        raise BackendUnavailable(
             "backend 'cupy' needs CuPy and a CUDA device: pip install 'regretlab[gpu]' on a GPU machine "
             "(cupy-cuda13x; 'regretlab[gpu-cuda12]' for CUDA 12 drivers)"
         )

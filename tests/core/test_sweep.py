@@ -139,6 +139,13 @@ def test_dask_local_cluster_gives_identical_summary(tmp_path):
     run_sweep(SMALL, out=tmp_path / "w1", workers=1, quiet=True, plots=False)
     run_sweep(SMALL, out=tmp_path / "dk", dask_local=2, quiet=True, plots=False)
     assert _read(tmp_path / "w1") == _read(tmp_path / "dk")
+    # an existing cluster, reached by its scheduler address (as with --scheduler tcp://host:8786)
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        run_sweep(SMALL, out=tmp_path / "sc", scheduler=cluster.scheduler_address, quiet=True, plots=False)
+    assert _read(tmp_path / "w1") == _read(tmp_path / "sc")
+
 
 
 # ------------------------------------------------------------------------------------------------
