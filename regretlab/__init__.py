@@ -11,7 +11,7 @@ Public entry points (importing regretlab compiles nothing and never imports CuPy
 """
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load", "run", "resume", "list_experiments"]
+__all__ = ["__version__", "list_experiments", "load", "resume", "run"]
 
 
 def load(path):

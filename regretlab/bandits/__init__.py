@@ -11,4 +11,4 @@ vectorised over replicates; ``_cupy.py`` CUDA twin; ``reference.py`` the plain-P
 from .bandits import OUTPUTS, log_checkpoints, simulate
 from .policies import POLICIES
 
-__all__ = ["simulate", "log_checkpoints", "POLICIES", "OUTPUTS"]
+__all__ = ["OUTPUTS", "POLICIES", "log_checkpoints", "simulate"]

@@ -22,7 +22,6 @@ from .policies import (
     GREEDY,
     KL_UCB,
     TS_BETA,
-    TS_GAUSS,
     UCB1,
     UNIFORM,
 )
@@ -76,8 +75,7 @@ def klucb_bernoulli_index(p, delta):
     qp = p + math.sqrt(0.5 * delta)
     if qp < 1.0:
         xp = -math.log1p(-qp)
-        if xp < x:
-            x = xp
+        x = min(x, xp)
     lp = math.log1p(-p)
     for _ in range(100):
         q = -math.expm1(-x)
@@ -99,8 +97,7 @@ def _run_one(policy, pp, family, sigma, mu, horizon, s, ckpt, zx, zf,
     K = mu.shape[0]
     mu_star = -np.inf
     for a in range(K):
-        if mu[a] > mu_star:
-            mu_star = mu[a]
+        mu_star = max(mu_star, mu[a])
     for a in range(K):
         gaps[a] = mu_star - mu[a]
         n[a] = 0.0
@@ -191,8 +188,7 @@ def _run_one(policy, pp, family, sigma, mu, horizon, s, ckpt, zx, zf,
         else:
             mx = mean[0]
             for a in range(1, K):
-                if mean[a] > mx:
-                    mx = mean[a]
+                mx = max(mx, mean[a])
             if mean[arm] == mx:
                 greedy_rounds += 1
         if gaps[arm] == 0.0:

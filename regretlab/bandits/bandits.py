@@ -10,7 +10,7 @@ from regretlab.core.validate import ParamError, check_array, check_choice, check
 
 from .policies import BERNOULLI, FAMILIES, POLICIES, policy_params
 
-__all__ = ["simulate", "log_checkpoints", "OUTPUTS"]
+__all__ = ["OUTPUTS", "log_checkpoints", "simulate"]
 
 OUTPUTS = {
     "t": "(C,) int64 checkpoint rounds (log-spaced, last = horizon)",

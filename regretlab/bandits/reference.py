@@ -69,8 +69,7 @@ def klucb_bernoulli_index(p, delta):
     qp = p + math.sqrt(0.5 * delta)
     if qp < 1.0:
         xp = -math.log1p(-qp)
-        if xp < x:
-            x = xp
+        x = min(x, xp)
     lp = math.log1p(-p)
     for _ in range(100):
         q = -math.expm1(-x)

@@ -157,9 +157,9 @@ def xo_next(s):
 
 @njit(inline="always", cache=True)
 def xo_uniform(s):
-    """Double in [0, 1) from the top 53 bits."""
+    """Double in [0, 1) from the top 53 bits (converted as a signed integer: one instruction on x86)."""
     s, x = xo_next(s)
-    return s, float(x >> _U11) * _TWO_M53
+    return s, float(np.int64(x >> _U11)) * _TWO_M53
 
 
 @njit(inline="always", cache=True)
@@ -185,7 +185,7 @@ def xo_normal(s, zx, zf):
     """
     s, bits = xo_next(s)
     i = int(bits & _U255)
-    u = 2.0 * (float(bits >> _U11) * _TWO_M53) - 1.0
+    u = 2.0 * (float(np.int64(bits >> _U11)) * _TWO_M53) - 1.0
     x = u * zx[i]
     if abs(x) < zx[i + 1]:
         return s, x
@@ -210,7 +210,7 @@ def _xo_normal_slow(s, zx, zf, i, u, x):
             return s, x
         s, bits = xo_next(s)
         i = int(bits & _U255)
-        u = 2.0 * (float(bits >> _U11) * _TWO_M53) - 1.0
+        u = 2.0 * (float(np.int64(bits >> _U11)) * _TWO_M53) - 1.0
         x = u * zx[i]
         if abs(x) < zx[i + 1]:
             return s, x

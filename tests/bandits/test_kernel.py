@@ -165,7 +165,7 @@ def test_klucb_index_solves_the_kl_equation(p, delta):
     if p >= 1.0:
         assert q == 1.0
         return
-    f = lambda x: ref.kl_bernoulli(p, x) - delta  # noqa: E731
+    f = lambda x: ref.kl_bernoulli(p, x) - delta
     if f(1 - 1e-15) <= 0:
         assert q >= 1 - 1e-15
         return

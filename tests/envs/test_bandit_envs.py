@@ -11,10 +11,11 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
-import regretlab_envs
 from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import regretlab_envs
 from regretlab_envs import presets
 from regretlab_envs.bandits import BernoulliBanditEnv, GaussianBanditEnv
 
