@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_OUT ?= results/quickstart
 
-.PHONY: demo test venv bench lint clean
+.PHONY: demo test venv bench lint clean clean-cache
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,5 +36,10 @@ bench: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check regretlab environments tests benchmarks
 
-clean:
+# Numba's on-disk cache is keyed on each kernel file alone: after editing a function that kernels inline
+# from another module (e.g. core/rng.py), drop the cache so every kernel recompiles.
+clean-cache:
+	find regretlab -name '*.nbi' -delete -o -name '*.nbc' -delete
+
+clean: clean-cache
 	rm -rf $(VENV) results build *.egg-info

@@ -181,7 +181,7 @@ def xo_normal(s, zx, zf):
     """Standard normal by the 256-layer ziggurat (tables ``ZIG_X``, ``ZIG_F`` passed in).
 
     The fast path (about 99% of draws: one 64-bit output, the low 8 bits pick the layer, the top 53 the
-    position) is inlined; wedge and tail cases go to :func:`_xo_normal_slow`, which continues the loop.
+    position) comes first; wedge and tail cases continue in :func:`_xo_normal_slow`.
     """
     s, bits = xo_next(s)
     i = int(bits & _U255)
@@ -192,8 +192,10 @@ def xo_normal(s, zx, zf):
     return _xo_normal_slow(s, zx, zf, i, u, x)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _xo_normal_slow(s, zx, zf, i, u, x):
+    # inlined too: as a real call it made the state tuple go through memory on every draw (measured:
+    # 9.6 ns per normal draw as a call, 3.4 ns inlined; the fast path alone is 1.3 ns)
     while True:
         if i == 0:
             # tail beyond ZIG_R (Marsaglia 1964)
