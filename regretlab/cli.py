@@ -230,6 +230,7 @@ def cmd_bench(args) -> int:
         return 2
     spec = importlib.util.spec_from_file_location(f"regretlab_bench_{args.area}", path)
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses and pickling look the module up by name
     spec.loader.exec_module(mod)
     return int(mod.main(args.args) or 0)
 

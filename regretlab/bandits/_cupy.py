@@ -363,7 +363,7 @@ RL_DEV void rl_run_one(long long policy, const double* RL_RESTRICT pp, long long
                     }
                 } else {
                     for (long long a = 0; a < K; ++a) {
-                        idx[a] = mean[a] + sigma * sqrt(2.0 * rhs / n[a]);
+                        idx[a] = mean[a] + sigma * sqrt(fmax(2.0 * rhs / n[a], 0.0));
                     }
                 }
                 arm = rl_argmax_random(idx, K, st);

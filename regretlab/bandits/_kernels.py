@@ -161,7 +161,7 @@ def _run_one(policy, pp, family, sigma, mu, horizon, s, ckpt, zx, zf,
                         idx[a] = klucb_bernoulli_index(mean[a], rhs / n[a])
                 else:
                     for a in range(K):
-                        idx[a] = mean[a] + sigma * math.sqrt(2.0 * rhs / n[a])
+                        idx[a] = mean[a] + sigma * math.sqrt(max(2.0 * rhs / n[a], 0.0))
                 s, arm = _argmax_random(idx, K, s)
         elif policy == TS_BETA:
             for a in range(K):

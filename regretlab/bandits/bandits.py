@@ -78,7 +78,8 @@ def simulate(
         states = check_array("states", states, shape=(None, 4), dtype=np.uint64, where=where)
     R = states.shape[0]
     means = np.asarray(means, dtype=np.float64)
-    if means.ndim == 1:
+    given_1d = means.ndim == 1
+    if given_1d:
         means = check_array("means", means, ndim=1, where=where)
         K = means.shape[0]
         means = np.ascontiguousarray(np.broadcast_to(means, (R, K)))
@@ -88,8 +89,7 @@ def simulate(
     if K < 2:
         raise ParamError(where, "means", "a vector of K >= 2 arm means", f"K = {K}")
     if fam == BERNOULLI:
-        check_array("means", means if means.ndim == 1 else means[0], low=0.0, high=1.0, where=where)
-        check_array("means", means, low=0.0, high=1.0, where=where)
+        check_array("means", means[0] if given_1d else means, low=0.0, high=1.0, where=where)
     if checkpoints is None:
         ckpt = log_checkpoints(horizon, 64)
     else:

@@ -22,7 +22,8 @@ kl_ucb         each arm once, then argmax max{q : N_a kl(mu_a, q) <= ln n + c ln
                Cappe, "The KL-UCB algorithm for bounded stochastic bandits and beyond", COLT 2011,
                Algorithm 1 (they analyse c = 3 and recommend c = 0 in practice; our default is c = 0).
                Bernoulli kl solved by monotone Newton to 1e-12; Gaussian kl gives the closed form
-               mu_a + sigma sqrt(2 (ln n + c ln ln n) / N_a).
+               mu_a + sigma sqrt(2 (ln n + c ln ln n) / N_a). When ln n + c ln ln n < 0 (c > 0 and
+               n = 2, i.e. K = 2 at t = 3) the paper's set is empty; we use the bonus 0 (index = mean).
 ts_beta        theta_a ~ Beta(1 + S_a, 1 + N_a - S_a), argmax theta (Bernoulli rewards only). Thompson,
                Biometrika 1933; Agrawal and Goyal, "Analysis of Thompson sampling for the multi-armed bandit
                problem", COLT 2012, Algorithm 1.

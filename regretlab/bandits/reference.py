@@ -171,7 +171,7 @@ def simulate_one(
                 if family == BERNOULLI:
                     idx = [klucb_bernoulli_index(mean[a], rhs / n[a]) for a in range(K)]
                 else:
-                    idx = [mean[a] + sigma * math.sqrt(2.0 * rhs / n[a]) for a in range(K)]
+                    idx = [mean[a] + sigma * math.sqrt(max(2.0 * rhs / n[a], 0.0)) for a in range(K)]
                 arm = argmax_random(idx)
         elif policy == TS_BETA:
             theta = [rng.beta(1.0 + s[a], 1.0 + n[a] - s[a]) for a in range(K)]

@@ -249,3 +249,14 @@ def test_bad_input_names_the_parameter(kwargs, match):
     kwargs = {"horizon": 10, "backend": "numba", **kwargs}
     with pytest.raises((ValueError, TypeError), match=match):
         simulate(**kwargs)
+
+
+def test_kl_ucb_gaussian_with_negative_exploration_level():
+    # c = 3, K = 2: at t = 3, ln 2 + 3 ln ln 2 < 0 and the paper's set is empty; the documented rule is
+    # bonus 0 (index = mean). Every backend follows it (it used to give NaN indices in the kernel).
+    for backend in ("numba", "numpy"):
+        a = simulate([0.0, 0.5], "kl_ucb", 50, 8, family="gaussian", seed=4, backend=backend, c=3.0)
+        b = simulate([0.0, 0.5], "kl_ucb", 50, 8, family="gaussian", seed=4, backend="python", c=3.0)
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k])
+    assert np.all(np.isfinite(a["regret"]))
