@@ -270,11 +270,18 @@ def execute(sweep: Sweep, todo: Iterable[int], on_done, *, workers: int = 1, bac
 
         threads = max(1, cores // workers)
         ctx = mp.get_context("spawn")  # no fork after Numba started its thread pool
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(threads,)) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                                   initargs=(threads,))
+        try:
             futs = {pool.submit(run_cell, *a, threads): i for i, a in zip(todo, args)}
             for f in as_completed(futs):
                 on_done(futs[f], f.result())
+        except BaseException:
+            # Ctrl-C or an error while writing: drop the queued cells instead of waiting for them all;
+            # finished cells are already on disk and `regretlab resume` continues
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
 
 
 def _execute_dask(todo, args, on_done, scheduler, dask_local, cores):
