@@ -8,7 +8,9 @@ Layout: ``bandits.py`` public API; ``_kernels.py`` Numba kernel; ``_numpy.py`` N
 vectorised over replicates; ``_cupy.py`` CUDA twin; ``reference.py`` the plain-Python truth;
 ``experiments.py`` the registered sweeps.
 """
-from .bandits import OUTPUTS, log_checkpoints, simulate
+from regretlab.core.seeding import replicate_states
+
+from .bandits import OUTPUTS, simulate
 from .policies import POLICIES
 
-__all__ = ["OUTPUTS", "POLICIES", "log_checkpoints", "simulate"]
+__all__ = ["OUTPUTS", "POLICIES", "replicate_states", "simulate"]

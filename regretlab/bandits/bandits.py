@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from regretlab.core import rng as _rng
 from regretlab.core.backends import resolve
-from regretlab.core.stats import log_checkpoints
 from regretlab.core.validate import ParamError, check_array, check_choice, check_float, check_int
 
 from .policies import BERNOULLI, FAMILIES, POLICIES, policy_params
 
-__all__ = ["OUTPUTS", "log_checkpoints", "simulate"]
+__all__ = ["OUTPUTS", "simulate"]
 
 OUTPUTS = {
     "t": "(C,) int64 checkpoint rounds (log-spaced, last = horizon)",
@@ -55,7 +53,8 @@ def simulate(
     seed, cell : int
         Replicate r's generator state comes from ``SeedSequence(seed, spawn_key=(cell, r))``
         (:func:`regretlab.core.rng.replicate_states`); or pass ``states`` (R, 4) uint64 directly.
-    checkpoints : increasing ints in [1, horizon]; default 64 log-spaced rounds with the horizon.
+    checkpoints : increasing ints in [1, horizon]; default 64 log-spaced rounds with the horizon
+        (:func:`regretlab.core.stats.log_checkpoints`).
     backend : "auto" | "numba" | "numpy" | "cupy" | "python" (plain reference, slow).
 
     Returns
@@ -63,6 +62,9 @@ def simulate(
     dict of NumPy arrays, described in :data:`OUTPUTS`. Every backend returns the same numbers for the
     same states (the CuPy path up to 1-ulp differences of the GPU's ``log``; see its module).
     """
+    from regretlab.core import rng as _rng  # Numba and SciPy load on first use, not at import
+    from regretlab.core.stats import log_checkpoints
+
     where = "simulate"
     family = check_choice("family", family, FAMILIES, where=where)
     policy = check_choice("policy", policy, POLICIES, where=where)

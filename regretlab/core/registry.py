@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .rng import instance_seed, replicate_states
+from .seeding import instance_seed, replicate_states
 from .validate import ParamError, ParamTypeError, check_bool, check_choice, check_float, check_int
 
 __all__ = [

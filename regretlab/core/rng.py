@@ -54,32 +54,12 @@ __all__ = [
     "xo_uniform_open",
 ]
 
-INSTANCE_KEY = 2**32 - 1  # spawn_key slot for instance-level draws; replicate indices stay below it
 MASK64 = (1 << 64) - 1
 
 # ---------------------------------------------------------------------------------------------------
-# Seeding
+# Seeding lives in :mod:`regretlab.core.seeding` (NumPy only, so the registry and CLI need no Numba).
 
-
-def replicate_states(seed: int, cell: int, replicates: int, start: int = 0) -> np.ndarray:
-    """uint64 array (replicates, 4): xoshiro256** states of replicates ``start .. start+replicates-1``.
-
-    Replicate ``r`` of cell ``cell`` always gets the same state, whatever ``start`` and chunk size.
-    """
-    out = np.empty((replicates, 4), dtype=np.uint64)
-    for i in range(replicates):
-        ss = np.random.SeedSequence(seed, spawn_key=(cell, start + i))
-        st = ss.generate_state(4, dtype=np.uint64)
-        if not st.any():  # the all-zero state is the one forbidden state (probability 2**-256)
-            st[0] = 1
-        out[i] = st
-    return out
-
-
-def instance_seed(seed: int, cell: int) -> np.random.SeedSequence:
-    """SeedSequence for instance-level randomness of a cell (independent of every replicate stream)."""
-    return np.random.SeedSequence(seed, spawn_key=(cell, INSTANCE_KEY))
-
+from .seeding import INSTANCE_KEY, instance_seed, replicate_states  # noqa: E402,F401
 
 # ---------------------------------------------------------------------------------------------------
 # Ziggurat tables (256 layers) for the standard normal, built once in NumPy at import (microseconds).

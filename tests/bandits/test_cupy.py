@@ -24,7 +24,7 @@ import pytest
 
 from regretlab.bandits import _cupy, reference
 from regretlab.bandits import simulate as bandit_simulate
-from regretlab.bandits.bandits import log_checkpoints
+from regretlab.core.stats import log_checkpoints
 from regretlab.bandits.policies import FAMILIES, POLICIES, policy_params
 from regretlab.core import rng
 from regretlab.core.backends import cupy_available

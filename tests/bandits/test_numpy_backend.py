@@ -10,7 +10,7 @@ import pytest
 from regretlab.bandits import POLICIES, simulate
 from regretlab.bandits import _numpy as npb
 from regretlab.bandits import reference as ref
-from regretlab.bandits.bandits import log_checkpoints
+from regretlab.core.stats import log_checkpoints
 from regretlab.bandits.policies import FAMILIES, policy_params
 from regretlab.core import rng
 
