@@ -24,10 +24,10 @@ import pytest
 
 from regretlab.bandits import _cupy, reference
 from regretlab.bandits import simulate as bandit_simulate
-from regretlab.core.stats import log_checkpoints
 from regretlab.bandits.policies import FAMILIES, POLICIES, policy_params
 from regretlab.core import rng
 from regretlab.core.backends import cupy_available
+from regretlab.core.stats import log_checkpoints
 
 GXX = shutil.which("g++")
 needs_gxx = pytest.mark.skipif(GXX is None, reason="g++ not found: cannot build the CUDA source on the host")

@@ -10,9 +10,9 @@ import pytest
 from regretlab.bandits import POLICIES, simulate
 from regretlab.bandits import _numpy as npb
 from regretlab.bandits import reference as ref
-from regretlab.core.stats import log_checkpoints
 from regretlab.bandits.policies import FAMILIES, policy_params
 from regretlab.core import rng
+from regretlab.core.stats import log_checkpoints
 
 CASES = [
     # (family, means, horizon): distinct means, exact ties between arms, means at 0 and 1, K in {2, 5}
