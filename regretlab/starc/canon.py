@@ -320,7 +320,9 @@ class _Env:
     # -- common pieces
     def rbar(self, R4):
         """Rbar[b, s, a] = sum_s' tau[s, a, s'] R[b, s, a, s'] (spec §10.1)."""
-        return (R4 * self.tau[None]).sum(axis=-1)
+        # one fused multiply-reduce, no (B, S, A, S) temporary (einsum's direct loop; no optimize=True:
+        # a contraction path would only add a transpose copy here)
+        return self.xp.einsum("bsat,sat->bsa", R4, self.tau)
 
     def apply_tau(self, V):
         """(tau V)[b, s, a] = sum_s' tau[s, a, s'] V[b, s']."""
@@ -396,22 +398,44 @@ class _Env:
 
     # -- EPIC and DARD (spec §3.3)
     def epic(self, R4):
+        B, S, A = R4.shape[0], self.S, self.A
         D_S = self.cached("D_S", lambda: self.arr(self.D_S_np))
-        D_A = self.cached("D_A", lambda: self.arr(self.D_A_np))
-        pot = ((R4 * D_S[None, None, None, :]).sum(axis=-1) * D_A[None, None, :]).sum(axis=-1)  # (B, S)
+        # pot[b, s] = sum_{a,t} D_A[a] D_S[t] R[b, s, a, t]: one matrix-vector product over the A*S axis
+        w_at = self.cached("D_A x D_S", lambda: self.arr(np.outer(self.D_A_np, self.D_S_np).reshape(A * S)))
+        pot = R4.reshape(B, S, A * S) @ w_at  # (B, S)
         mean = pot @ D_S
-        return (R4 + self.gamma * pot[:, None, None, :] - pot[:, :, None, None]
-                - self.gamma * mean[:, None, None, None])
+        # R + gamma pot[s'] - pot[s] - gamma mean, built in one output array (no further temporaries)
+        out = R4 + (self.gamma * pot)[:, None, None, :]
+        out -= pot[:, :, None, None]
+        out -= (self.gamma * mean)[:, None, None, None]
+        return out
+
+    def dard_factor(self):
+        """(tau_a^T stacked (A, S, S), D_A-weighted tau permuted to (S, S*A)) for :meth:`dard`."""
+        def make():
+            tauT = np.ascontiguousarray(self.tau_np.transpose(1, 2, 0))  # tauT[a, t, u] = tau[u, a, t]
+            W = (self.tau_np * self.D_A_np[None, :, None]).transpose(0, 2, 1).reshape(self.S, self.S * self.A)
+            return self.arr(tauT), self.arr(np.ascontiguousarray(W))  # W[s, x*A + a] = D_A[a] tau[s, a, x]
+        return self.cached("dard", make)
 
     def dard(self, R4):
         xp = self.xp
+        B, S, A = R4.shape[0], self.S, self.A
         D_A = self.cached("D_A", lambda: self.arr(self.D_A_np))
+        tauT, W = self.dard_factor()
         potT = self.rbar(R4) @ D_A  # (B, S)
-        T = xp.ascontiguousarray(self.tau.transpose(1, 0, 2))  # (A, S, S): tau_a
-        Ra = R4.transpose(0, 2, 1, 3)  # (B, A, S, S): R_a
-        term = T[None] @ Ra @ T.transpose(0, 2, 1)[None]  # tau_a R_a tau_a^T, (B, A, S, S)
-        term3 = self.gamma * (term * D_A[None, :, None, None]).sum(axis=1)  # (B, S, S)
-        return R4 + self.gamma * potT[:, None, None, :] - potT[:, :, None, None] - term3[:, :, None, :]
+        # term3[b] = sum_a D_A[a] tau_a R_a tau_a^T (spec §3.3), as two matrix products without
+        # (B, A, S, S) stacks: Y[b, x, a, u] = (R_a tau_a^T)[x, u] (one GEMM per action on the (B*S, S)
+        # view of R[:, :, a, :]), then term3[b] = W @ Y[b] with the sum over (x, a) inside the GEMM.
+        Y = xp.empty((B, S, A, S), dtype=R4.dtype)
+        for a in range(A):
+            Y[:, :, a, :] = (R4[:, :, a, :].reshape(B * S, S) @ tauT[a]).reshape(B, S, S)
+        term3 = xp.matmul(W, Y.reshape(B, S * A, S))  # (B, S, S)
+        term3 *= self.gamma
+        out = R4 + (self.gamma * potT)[:, None, None, :]
+        out -= potT[:, :, None, None]
+        out -= term3[:, :, None, :]
+        return out
 
 
 # ---------------------------------------------------------------------------------------------------

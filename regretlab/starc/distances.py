@@ -58,7 +58,14 @@ from .norms import METRICS, NORMS, TRIVIAL_EPS, TRIVIAL_EPS_CVXPY, _norms_many, 
 __all__ = ["dard_distance", "epic_distance", "pairwise_distances", "starc_distance"]
 
 PEARSON_EPS = 1e-10
-_CHUNK_ENTRIES = 2**22  # rewards per chunk * S*A*S entries: about 32 MB per float64 array
+_CHUNK_ENTRIES = 2**22  # rewards per chunk * S*A*S entries: about 32 MB per float64 array (GPU)
+# On the CPU the work per chunk is a few passes over (B, S, A, S) arrays (memory bound) plus GEMMs:
+# chunks of about 2 MB per array keep the arrays of one chunk in the L2/L3 caches (32 MB chunks ran
+# from RAM and were slower than a per-pair loop for EPIC / DARD at |S| >= 64).
+# C_VAL alone (compact (B, S, A) canonical rewards, one pass over R) prefers larger chunks, which
+# amortise the reads of tau and of the (S, S) factor over more rewards.
+_CHUNK_ENTRIES_CPU = 2**18
+_CHUNK_ENTRIES_CPU_COMPACT = 2**20
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -82,13 +89,19 @@ def _setup_pair(R1, R2, tau, gamma, where, *, pi0=None, D_S=None, D_A=None, back
 
 def _scale(R4):
     """max |R| per reward, (B,): the magnitude the trivial-reward test is relative to."""
-    return np.abs(R4).reshape(R4.shape[0], -1).max(axis=1)
+    flat = R4.reshape(R4.shape[0], -1)
+    return np.maximum(flat.max(axis=1), -flat.min(axis=1))  # = max |R| exactly, without an |R| copy
 
 
-def _chunks(B1, B2, S, A):
-    """Slices of the broadcast batch, each small enough to keep the arrays of one chunk ~32 MB."""
+def _chunks(B1, B2, S, A, xp=np, compact=False):
+    """Slices of the broadcast batch: arrays of one chunk ~2 MB on the CPU (cache; ~8 MB when
+    ``compact``: only C_VAL), ~32 MB on a GPU."""
     B = max(B1, B2)
-    size = max(1, _CHUNK_ENTRIES // (S * A * S))
+    if xp is not np:
+        entries = _CHUNK_ENTRIES
+    else:
+        entries = _CHUNK_ENTRIES_CPU_COMPACT if compact else _CHUNK_ENTRIES_CPU
+    size = max(1, entries // (S * A * S))
     return [slice(i, min(i + size, B)) for i in range(0, B, size)]
 
 
@@ -96,19 +109,35 @@ def _take(R4, sl):
     return R4 if R4.shape[0] == 1 else R4[sl]
 
 
-def _pearson(xp, X, Y, cov, scale_x, scale_y):
-    """Pearson distance between rows of X (B1, N) and Y (B2, N) under the weights cov (N,)."""
+def _pearson(xp, X, Y, cov, scale_x, scale_y, overwrite=False):
+    """Pearson distance between rows of X (B1, N) and Y (B2, N) under the weights cov (N,).
+
+    With ``overwrite`` X and Y (scratch arrays of the caller) are centred, scaled and multiplied in
+    place; otherwise copies are. Few large temporaries: at |S| = 256 each is 2 MB per reward, and fresh
+    ones cost page faults."""
     mx = X @ cov
     my = Y @ cov
-    Xc = X - mx[:, None]
-    Yc = Y - my[:, None]
-    sx = xp.sqrt((Xc * Xc) @ cov)
-    sy = xp.sqrt((Yc * Yc) @ cov)
+    if overwrite:
+        Xc, Yc = X, Y
+        Xc -= mx[:, None]
+        Yc -= my[:, None]
+    else:
+        Xc = X - mx[:, None]
+        Yc = Y - my[:, None]
+    sq = Xc * Xc
+    sx = xp.sqrt(sq @ cov)
+    sq = xp.multiply(Yc, Yc, out=sq) if sq.shape == Yc.shape else Yc * Yc
+    sy = xp.sqrt(sq @ cov)
+    del sq
     tx = sx <= PEARSON_EPS * scale_x
     ty = sy <= PEARSON_EPS * scale_y
-    Xt = Xc / xp.where(tx, 1.0, sx)[:, None]
-    Yt = Yc / xp.where(ty, 1.0, sy)[:, None]
-    rho = xp.clip((Xt * Yt) @ cov, -1.0, 1.0)
+    Xc /= xp.where(tx, 1.0, sx)[:, None]  # X~
+    Yc /= xp.where(ty, 1.0, sy)[:, None]  # Y~
+    if Xc.shape == Yc.shape:
+        Xc *= Yc  # X~ Y~
+    else:  # one side a single reward, broadcast against the batch
+        Xc = Xc * Yc
+    rho = xp.clip(Xc @ cov, -1.0, 1.0)
     d = xp.sqrt((1.0 - rho) / 2.0)
     return xp.where(tx & ty, 0.0, xp.where(tx | ty, 0.5, d))
 
@@ -135,15 +164,16 @@ def _grid(env, R1, R2, specs, norms, metrics, pearson_cov, where):
                 out[(spec.name, n, m)] = _to_numpy(v)
         if spec.name in ("epic", "dard") and pearson_cov is not None:
             B1, B2 = C1.shape[0], C2.shape[0]
-            d = _pearson(xp, C1.reshape(B1, -1), C2.reshape(B2, -1), pearson_cov, sc1, sc2)
+            d = _pearson(xp, C1.reshape(B1, -1), C2.reshape(B2, -1), pearson_cov, sc1, sc2, overwrite=True)
             out[(f"{spec.name}_pearson", None, None)] = _to_numpy(d)
     return out
 
 
 def _run_grid(env, R1, R2, specs, norms, metrics, where, pearson_cov=None):
     S, A = env.S, env.A
+    compact = all(s.kind == "val" for s in specs)
     parts = [_grid(env, _take(R1, sl), _take(R2, sl), specs, norms, metrics, pearson_cov, where)
-             for sl in _chunks(R1.shape[0], R2.shape[0], S, A)]
+             for sl in _chunks(R1.shape[0], R2.shape[0], S, A, env.xp, compact=compact)]
     B = max(R1.shape[0], R2.shape[0])
     return {k: np.broadcast_to(np.concatenate([p[k] for p in parts]), (B,)).copy() for k in parts[0]}
 
@@ -213,12 +243,12 @@ def _pearson_distance(kind, R1, R2, tau, gamma, D_S, D_A, coverage, backend, whe
     cov = env.arr(_check_coverage(coverage, env.S, env.A, where))
     xp = env.xp
     out = []
-    for sl in _chunks(R1.shape[0], R2.shape[0], env.S, env.A):
+    for sl in _chunks(R1.shape[0], R2.shape[0], env.S, env.A, xp):
         X1, X2 = _take(R1, sl), _take(R2, sl)
         canon = env.epic if kind == "epic" else env.dard
         C1, C2 = canon(xp.asarray(X1)), canon(xp.asarray(X2))
         d = _pearson(xp, C1.reshape(C1.shape[0], -1), C2.reshape(C2.shape[0], -1), cov,
-                     xp.asarray(_scale(X1)), xp.asarray(_scale(X2)))
+                     xp.asarray(_scale(X1)), xp.asarray(_scale(X2)), overwrite=True)
         out.append(_to_numpy(d))
     B = max(R1.shape[0], R2.shape[0])
     d = np.broadcast_to(np.concatenate(out), (B,)).copy()
@@ -267,7 +297,7 @@ def pairwise_distances(R1, R2, tau, gamma, *, canons, norms, metrics, pi0=None, 
     per environment, spec §10), standardised once per norm and compared under every metric. When
     "epic" or "dard" is among ``canons``, the original Pearson distances are added under the keys
     ("epic_pearson", None, None) and ("dard_pearson", None, None) (uniform D_S, D_A and coverage).
-    The batch is processed in chunks of about 32 MB per array.
+    The batch is processed in chunks of about 2 MB per array on the CPU (8 MB for C_VAL alone), 32 MB on a GPU.
 
     Parameters: R1, R2 (B, S, A, S) batches of the same B, or one of them a single reward (S, A, S)
         (or (S, A), (S,)); tau (S, A, S); gamma in [0, 1); canons sequence of keys of
