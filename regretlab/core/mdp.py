@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -59,6 +58,7 @@ from .validate import (
     check_choice,
     check_float,
     check_int,
+    check_rng,
 )
 
 __all__ = [
@@ -254,18 +254,6 @@ def _reward_kind(R, S, A, kind, where):
     if R.ndim < len(want) or R.shape[R.ndim - len(want):] != want:
         _fail_shape(where, "R", "(..., " + ", ".join(map(str, want)) + ")", R)
     return kind
-
-
-def _as_generator(rng, where) -> np.random.Generator:
-    """An explicit ``Generator`` (used as is), ``SeedSequence``/``BitGenerator`` or int seed >= 0."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (np.random.SeedSequence, np.random.BitGenerator)):
-        return np.random.default_rng(rng)
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        return np.random.default_rng(check_int("rng", rng, low=0, where=where))
-    raise ParamTypeError(where, "rng", "a numpy.random.Generator, SeedSequence or int seed >= 0 "
-                         "(the global random state is never used)", rng)
 
 
 def _resolve_backend(backend, where):
@@ -1118,7 +1106,7 @@ def random_mdp(n_states, n_actions, rng, *, gamma, branching=None, dirichlet_alp
     where = "random_mdp"
     S = check_int("n_states", n_states, low=1, where=where)
     A = check_int("n_actions", n_actions, low=1, where=where)
-    gen = _as_generator(rng, where)
+    gen = check_rng(rng, where)
     gamma = _check_gamma(gamma, where)
     if branching is not None:
         branching = check_int("branching", branching, low=1, high=S, where=where)
@@ -1153,7 +1141,7 @@ def random_layered_mdp(layer_sizes, n_actions, rng, *, branching=None, dirichlet
         raise ParamError(where, "layer_sizes", "a non-empty sequence of integers >= 1", layer_sizes)
     sizes = tuple(check_int(f"layer_sizes[{i}]", n, low=1, where=where) for i, n in enumerate(sizes))
     A = check_int("n_actions", n_actions, low=1, where=where)
-    gen = _as_generator(rng, where)
+    gen = check_rng(rng, where)
     if branching is not None:
         branching = check_int("branching", branching, low=1, where=where)
     alpha = check_float("dirichlet_alpha", dirichlet_alpha, low=0.0, low_open=True, where=where)

@@ -102,9 +102,9 @@ def plot_curves(ax, x, curves, *, band="t", level=0.95, logx=False, logy=False, 
     if not isinstance(curves, Mapping) or len(curves) == 0:
         raise ParamTypeError(where, "curves", "a non-empty mapping label -> array (R, C)", curves)
     if band == "bootstrap":
-        from regretlab.core.stats import _generator
+        from regretlab.core.validate import check_rng
 
-        rng = _generator(rng, where)  # one stream shared by the curves, in mapping order
+        rng = check_rng(rng, where)  # one stream shared by the curves, in mapping order
     for label, Y in curves.items():
         label = _check_label("curves label", label, where)
         if np.ndim(Y) == 1:

@@ -38,13 +38,13 @@ from scipy import stats as sp_stats
 
 from regretlab.core.validate import (
     ParamError,
-    ParamTypeError,
     check_array,
     check_bool,
     check_choice,
     check_float,
     check_int,
     check_probs_in_unit,
+    check_rng,
 )
 
 __all__ = [
@@ -84,20 +84,6 @@ REFERENCES = {
 
 # ---------------------------------------------------------------------------------------------------------
 # helpers
-
-
-def _generator(rng, where: str) -> np.random.Generator:
-    """An explicit Generator from a Generator, a SeedSequence or a non-negative integer seed."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, np.random.SeedSequence):
-        return np.random.default_rng(rng)
-    if rng is None:
-        raise ParamTypeError(
-            where, "rng", "a numpy Generator, a SeedSequence or an integer seed (no default: results "
-            "must be reproducible)", rng)
-    seed = check_int("rng", rng, low=0, where=where)
-    return np.random.default_rng(seed)
 
 
 def _check_level(level, where: str) -> float:
@@ -235,7 +221,7 @@ def mean_band(y, level=0.95, method="t", n_boot=2000, rng=None):
     R = y.shape[0]
     mean = y.mean(axis=0)
     if method == "bootstrap":
-        gen = _generator(rng, where)
+        gen = check_rng(rng, where)
     if R == 1:
         return mean, mean.copy(), mean.copy()
     if method == "t":
@@ -334,7 +320,7 @@ def _bootstrap_fit(x, Y, level, n_boot, rng, drop, where, model) -> SlopeFit:
     level = _check_level(level, where)
     n_boot = check_int("n_boot", n_boot, low=1, where=where)
     drop = check_bool("drop_nonpositive", drop, where=where)
-    gen = _generator(rng, where)
+    gen = check_rng(rng, where)
     x, Y = _check_xy(x, Y, where, "x", "Y")
     if Y.ndim != 2:
         raise ParamError(where, "Y", "a 2-D array (R, C), replicates first", f"an array of shape {Y.shape}")

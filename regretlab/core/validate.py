@@ -26,6 +26,7 @@ __all__ = [
     "check_int",
     "check_prob",
     "check_probs_in_unit",
+    "check_rng",
 ]
 
 
@@ -190,3 +191,18 @@ def check_prob(name: str, p, atol: float = 1e-12, where: str | None = None, axis
 def check_probs_in_unit(name: str, x, where: str | None = None) -> np.ndarray:
     """Every entry in [0, 1] (e.g. Bernoulli means); not a distribution."""
     return check_array(name, x, low=0.0, high=1.0, where=where)
+
+
+def check_rng(rng, where: str | None = None, name: str = "rng") -> np.random.Generator:
+    """An explicit ``numpy.random.Generator``: a Generator (used as is, and advanced), a SeedSequence or
+    BitGenerator, or an int seed >= 0. There is no default (``None`` is rejected) and the global random
+    state is never used, so results are reproducible.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (np.random.SeedSequence, np.random.BitGenerator)):
+        return np.random.default_rng(rng)
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        return np.random.default_rng(check_int(name, rng, low=0, where=where))
+    raise ParamTypeError(where, name, "a numpy.random.Generator, SeedSequence or int seed >= 0 (no default and "
+                         "never the global random state: results must be reproducible)", rng)

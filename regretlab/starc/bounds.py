@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from regretlab.core.mdp import SolveResult, all_deterministic_policies, discounted_occupancy, policy_iteration
-from regretlab.core.validate import ParamError, check_choice, check_float, check_int
+from regretlab.core.validate import ParamError, check_choice, check_float, check_int, check_rng
 
 from .canon import (
     _as_rewards,
@@ -336,16 +336,7 @@ def empirical_bound_constants(tau, gamma, mu0, *, canon="val", norm="w_l2", metr
     metric = check_choice("metric", metric, METRICS, where=where)
     method = check_choice("method", method, ("enumerate", "lp"), where=where)
     n_samples = check_int("n_samples", n_samples, low=1, where=where)
-    if isinstance(rng, np.random.Generator):
-        gen = rng
-    elif isinstance(rng, (int, np.integer, np.random.SeedSequence)) and not isinstance(rng, bool):
-        if isinstance(rng, (int, np.integer)):
-            check_int("rng", int(rng), low=0, where=where)
-        gen = np.random.default_rng(rng)
-    else:
-        from regretlab.core.validate import ParamTypeError
-
-        raise ParamTypeError(where, "rng", "an int seed >= 0, a SeedSequence or a numpy Generator", rng)
+    gen = check_rng(rng, where)
     shape = (n_samples,) + tau.shape
     R1 = gen.standard_normal(shape)
     lam = gen.random(n_samples)[:, None, None, None]

@@ -32,13 +32,19 @@ paper's main-text description as the spec's author recalls it, UNCONFIRMED again
 """
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
 from regretlab.core.mdp import PROB_ATOL, discounted_occupancy, policy_iteration
-from regretlab.core.validate import ParamError, ParamTypeError, check_array, check_bool, check_float, check_int
+from regretlab.core.validate import (
+    ParamError,
+    check_array,
+    check_bool,
+    check_float,
+    check_int,
+    check_rng,
+)
 
 __all__ = [
     "NEAR_TRIVIAL",
@@ -115,18 +121,6 @@ class RegretLabels(NamedTuple):
 # Validation helpers
 
 
-def _generator(rng, where) -> np.random.Generator:
-    """An explicit Generator (used and advanced), a SeedSequence/BitGenerator, or an int seed >= 0."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (np.random.SeedSequence, np.random.BitGenerator)):
-        return np.random.default_rng(rng)
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        return np.random.default_rng(check_int("rng", rng, low=0, where=where))
-    raise ParamTypeError(where, "rng", "a numpy.random.Generator, SeedSequence or int seed >= 0 "
-                         "(the global random state is never used)", rng)
-
-
 def _gamma(gamma, where) -> float:
     return check_float("gamma", gamma, low=0.0, high=1.0, low_open=True, high_open=True, where=where)
 
@@ -174,7 +168,7 @@ def random_env(n_states, n_actions, gamma, rng, *, episodic=False) -> ProtocolEn
     S = check_int("n_states", n_states, low=2, where=where)
     A = check_int("n_actions", n_actions, low=1, where=where)
     gamma = _gamma(gamma, where)
-    gen = _generator(rng, where)
+    gen = check_rng(rng, where)
     episodic = check_bool("episodic", episodic, where=where)
     logits = gen.standard_normal((S, A, S))
     logits = np.where(logits > transition_threshold(S), logits, LOGIT_FLOOR)
@@ -219,7 +213,7 @@ def random_reward(n_states, n_actions, rng, state_only=False, *, gamma, sparse=N
     where = "random_reward"
     S = check_int("n_states", n_states, low=1, where=where)
     A = check_int("n_actions", n_actions, low=1, where=where)
-    gen = _generator(rng, where)
+    gen = check_rng(rng, where)
     state_only = check_bool("state_only", state_only, where=where)
     gamma = _gamma(gamma, where)
     sparse, scaled, shifted, shaped = (_tri_state(k, v, where) for k, v in
@@ -467,7 +461,7 @@ def protocol_mdp(rng, n_states, n_actions, gamma, draws, steps, *, episodic=Fals
     Returns: (env :class:`ProtocolEnv`, R1 (draws, S, A, S), Ri (draws, steps, S, A, S)).
     """
     where = "protocol_mdp"
-    gen = _generator(rng, where)
+    gen = check_rng(rng, where)
     draws = check_int("draws", draws, low=1, where=where)
     steps = check_int("steps", steps, low=1, where=where)
     env = random_env(n_states, n_actions, gamma, gen, episodic=episodic)

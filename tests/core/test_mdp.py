@@ -568,7 +568,7 @@ def test_function_validation():
 
 def test_generator_validation():
     with pytest.raises(TypeError, match=r"random_mdp: rng must be a numpy.random.Generator, SeedSequence or "
-                                        r"int seed >= 0 \(the global random state is never used\), got None"):
+                                        r"int seed >= 0 \(no default and never the global random state.*\), got None"):
         mdp.random_mdp(3, 2, None, gamma=0.9)
     with pytest.raises(ValueError, match=r"random_mdp: branching must be an integer >= 1 and <= 3, got 4"):
         mdp.random_mdp(3, 2, 0, gamma=0.9, branching=4)
