@@ -98,7 +98,7 @@ def cmd_list(args) -> int:
 
     from regretlab.core import registry
 
-    con = Console()
+    con = Console(width=None if sys.stdout.isatty() else 120)
     exps = registry.list_experiments()
     if args.name:
         exp = registry.get(args.name)
