@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from starc_cases import instance, redistribution, shaping
 
 import regretlab.starc as starc
-from regretlab.core.mdp import policy_return, random_mdp, shaped_reward
+from regretlab.core.mdp import policy_return
 from regretlab.starc import reference as ref
 
 EXACT = ["none", "epic", "dard", "val", "val_potential", "minimal", "minimal_w_l2", "minimal_l2",
@@ -14,23 +15,6 @@ EXACT = ["none", "epic", "dard", "val", "val_potential", "minimal", "minimal_w_l
 SHAPING_INVARIANT = [c for c in EXACT if c != "none"]
 STARC_EXACT = ["val", "minimal", "minimal_l2"]  # linear canonicalisation functions
 CVX = ["minimal_l1", "minimal_linf", "minimal_w_l1", "minimal_w_linf"]
-
-
-def instance(seed, S=4, A=3, gamma=0.9, branching=2):
-    """tau with impossible transitions (branching < S), a generator for the rest."""
-    gen = np.random.default_rng(seed)
-    tau = random_mdp(S, A, gen, gamma=gamma, branching=branching).P
-    return tau, gen
-
-
-def shaping(gen, S, A, gamma, scale=5.0):
-    return shaped_reward(np.zeros((S, A, S)), scale * gen.standard_normal(S), gamma)
-
-
-def redistribution(gen, tau, scale=3.0):
-    """X with sum_s' tau X = 0 for every (s, a); arbitrary where tau = 0."""
-    X = scale * gen.standard_normal(tau.shape)
-    return X - (tau * X).sum(axis=-1, keepdims=True)
 
 
 def close(a, b, tol):

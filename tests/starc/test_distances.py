@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from starc_cases import instance, redistribution, shaping
 
 import regretlab.starc as starc
 from regretlab.core.backends import cupy_available
-from regretlab.core.mdp import random_mdp, shaped_reward
 from regretlab.starc import reference as ref
 
 STARC_EXACT = ["val", "minimal", "minimal_l2"]
@@ -17,21 +17,6 @@ SHAPING_INVARIANT = ["val", "minimal", "minimal_l2", "epic", "dard", "val_potent
 ALL_EXACT = ["none"] + SHAPING_INVARIANT
 NORMS = list(starc.NORMS)
 METRICS = list(starc.METRICS)
-
-
-def instance(seed, S=4, A=3, gamma=0.9, branching=2):
-    gen = np.random.default_rng(seed)
-    tau = random_mdp(S, A, gen, gamma=gamma, branching=branching).P
-    return tau, gen
-
-
-def shaping(gen, S, A, gamma, scale=5.0):
-    return shaped_reward(np.zeros((S, A, S)), scale * gen.standard_normal(S), gamma)
-
-
-def redistribution(gen, tau, scale=3.0):
-    X = scale * gen.standard_normal(tau.shape)
-    return X - (tau * X).sum(axis=-1, keepdims=True)
 
 
 def keys_for(canons, norms=NORMS, metrics=METRICS):
