@@ -286,6 +286,14 @@ def _apply_sa(P2, V, S, A):
 # Containers
 
 
+def _check_one_mu0(mu0, S, where) -> np.ndarray:
+    """A single initial distribution (S,) for a container: a private, writable copy."""
+    mu0 = _check_dist("mu0", mu0, S, where).copy()
+    if mu0.ndim != 1:
+        _fail_shape(where, "mu0", f"({S},)", mu0)
+    return mu0
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class FiniteMDP:
     """A validated discounted finite MDP ``(P, R, gamma, mu0)`` [Puterman94, §2.1].
@@ -313,9 +321,7 @@ class FiniteMDP:
         if self.mu0 is None:
             mu0 = np.full(S, 1.0 / S)
         else:
-            mu0 = _check_dist("mu0", self.mu0, S, where).copy()
-            if mu0.ndim != 1:
-                _fail_shape(where, "mu0", f"({S},)", mu0)
+            mu0 = _check_one_mu0(self.mu0, S, where)
         for x in (P, R, mu0):
             x.flags.writeable = False
         object.__setattr__(self, "P", P)
@@ -396,9 +402,7 @@ class LayeredMDP:
             mu0 = np.zeros(S)
             mu0[: sizes[0]] = 1.0 / sizes[0]
         else:
-            mu0 = _check_dist("mu0", self.mu0, S, where).copy()
-            if mu0.ndim != 1:
-                _fail_shape(where, "mu0", f"({S},)", mu0)
+            mu0 = _check_one_mu0(self.mu0, S, where)
             if mu0[sizes[0]:].sum() > PROB_ATOL:
                 raise ParamError(where, "mu0", f"supported on layer 0 (states 0..{sizes[0] - 1})", mu0)
         for x in (P, r, mu0):
