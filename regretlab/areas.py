@@ -5,4 +5,5 @@ Third-party packages add theirs through the ``regretlab.areas`` entry-point grou
 AREAS = (
     "regretlab.bandits.experiments",
     "regretlab.starc.experiments",
+    "regretlab.mass_balance.experiments",
 )

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .seeding import instance_seed, replicate_states
+from .seeding import counter_keys, instance_seed, replicate_states
 from .validate import ParamError, ParamTypeError, check_bool, check_choice, check_float, check_int
 
 __all__ = [
@@ -159,6 +159,11 @@ class Seeds:
     @property
     def states(self) -> np.ndarray:
         return replicate_states(self.seed, self.cell, self.replicates, self.start)
+
+    @property
+    def keys(self) -> np.ndarray:
+        """uint64 (replicates,) keys of the replicates' counter-based streams (:mod:`regretlab.core.detmath`)."""
+        return counter_keys(self.seed, self.cell, self.replicates, self.start)
 
     @property
     def instance(self) -> np.random.SeedSequence:

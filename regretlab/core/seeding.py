@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["INSTANCE_KEY", "instance_seed", "replicate_states"]
+__all__ = ["INSTANCE_KEY", "counter_keys", "instance_seed", "replicate_states"]
 
 INSTANCE_KEY = 2**32 - 1  # spawn_key slot for instance-level draws; replicate indices stay below it
 
@@ -36,3 +36,12 @@ def replicate_states(seed: int, cell: int, replicates: int, start: int = 0) -> n
 def instance_seed(seed: int, cell: int) -> np.random.SeedSequence:
     """SeedSequence for instance-level randomness of a cell (independent of every replicate stream)."""
     return np.random.SeedSequence(seed, spawn_key=(cell, INSTANCE_KEY))
+
+
+def counter_keys(seed: int, cell: int, replicates: int, start: int = 0) -> np.ndarray:
+    """uint64 array (replicates,): keys of the counter-based streams of :mod:`regretlab.core.detmath`.
+
+    Replicate r's key is the first word of its ``SeedSequence(seed, spawn_key=(cell, r))`` state, so it
+    depends on (seed, cell, r) only, like :func:`replicate_states`.
+    """
+    return np.ascontiguousarray(replicate_states(seed, cell, replicates, start)[:, 0])
