@@ -1,4 +1,4 @@
-"""The ``regretlab`` command line: list | run | resume | plot | show | bench.
+"""The ``regretlab`` command line: list | run | resume | plot | show | reproduce | bench.
 
 The one room above the core and the areas. Exit codes: 0 success; 1 some cells failed; 2 bad
 command line or config (reported before any cell runs); 130 interrupted.
@@ -16,6 +16,8 @@ EPILOG = """examples:
   regretlab resume results/quickstart
   regretlab show results/quickstart
   regretlab plot results/quickstart
+  regretlab reproduce --list
+  regretlab reproduce mass_balance --quick
 """
 
 
@@ -82,6 +84,30 @@ def build_parser() -> argparse.ArgumentParser:
                                    "parameters, status and the mean (+- standard error) of each output.")
     p.add_argument("dir", help="results directory")
     p.add_argument("--columns", default=None, help="comma-separated outputs to show (default: a few main ones)")
+
+    p = sub.add_parser("reproduce", help="redraw the theorem plots of some or all areas",
+                       description="Run (or resume) every config experiments/<area>/*.toml that has a "
+                                   "[reproduce] table and redraw its figures, each stamped with its "
+                                   "parameters and git revision (plots/*.provenance.json, PNG text chunk; "
+                                   "index in OUT/FIGURES.md). Lists what will run with estimated times "
+                                   "first. Interrupted runs resume: finished cells are kept.",
+                       epilog="examples:\n  regretlab reproduce --list\n  regretlab reproduce --quick\n"
+                              "  regretlab reproduce mass_balance bandits --workers 2",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("areas", nargs="*", metavar="AREA", help="areas to reproduce (default: all)")
+    p.add_argument("--quick", action="store_true",
+                   help="test size: each config's [reproduce.quick] overrides (seconds, not the paper's size)")
+    p.add_argument("--list", "--dry-run", dest="dry_run", action="store_true",
+                   help="only list the theorem plots, their status and estimated times")
+    p.add_argument("--out", default=None,
+                   help="root of the results (default results/reproduce, or results/reproduce-quick)")
+    p.add_argument("--configs", default=None, help="experiments directory (default ./experiments or the source tree's)")
+    p.add_argument("--backend", default="auto", choices=["auto", "numba", "numpy", "cupy", "python"],
+                   help="simulation backend for new runs (auto: cupy if a GPU is present, else numba)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace results made from a different (edited) config")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no tables or progress bars")
 
     p = sub.add_parser("bench", help="run the benchmarks and print throughput ratios",
                        description="Run benchmarks/<area>.py (from a source checkout): throughput of the "
@@ -235,8 +261,16 @@ def cmd_bench(args) -> int:
     return int(mod.main(args.args) or 0)
 
 
+def cmd_reproduce(args) -> int:
+    from regretlab.core.reproduce import reproduce
+
+    targets = reproduce(args.areas, quick=args.quick, out=args.out, root=args.configs, workers=args.workers,
+                        backend=args.backend, overwrite=args.overwrite, dry_run=args.dry_run, quiet=args.quiet)
+    return 1 if any(t.status == "failed" for t in targets) else 0
+
+
 COMMANDS = {"list": cmd_list, "run": cmd_run, "resume": cmd_resume, "plot": cmd_plot, "show": cmd_show,
-            "bench": cmd_bench}
+            "reproduce": cmd_reproduce, "bench": cmd_bench}
 
 
 def main(argv=None) -> int:

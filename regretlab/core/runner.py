@@ -84,15 +84,16 @@ def _run(sweep: Sweep, rd: ResultsDir, todo: list[int], *, workers, backend, sch
 def run_sweep(config: str | os.PathLike | dict, *, overrides=None, out: str | os.PathLike | None = None,
               workers: int | None = None, backend: str = "auto", scheduler: str | None = None,
               dask_local: int | None = None, overwrite: bool = False, quiet: bool = False,
-              plots: bool = True) -> RunReport:
+              plots: bool = True, source: str | None = None) -> RunReport:
     """Validate ``config`` (a TOML path or a dict), then run every cell into ``out``.
 
-    ``out`` defaults to ``results/<config stem>``. An existing results directory is an error unless
+    ``out`` defaults to ``results/<config stem>``. ``source`` names the file a dict config came from
+    (recorded in the manifest). An existing results directory is an error unless
     ``overwrite`` (which deletes it); use :func:`resume` to continue one.
     """
     if isinstance(config, dict):
-        sweep = load_config(None, overrides, config=config)
-        stem = sweep.experiment.replace(".", "_")
+        sweep = load_config(source, overrides, config=config)
+        stem = Path(source).stem if source else sweep.experiment.replace(".", "_")
     else:
         sweep = load_config(config, overrides)
         stem = Path(config).stem

@@ -42,7 +42,7 @@ from .validate import ParamError, check_int
 __all__ = ["ConfigError", "Sweep", "execute", "load_config", "parse_overrides", "run_cell"]
 
 TOP_KEYS = {"experiment", "replicates", "seed", "params", "grid", "zip", "plot", "plots", "description",
-            "backend", "title"}
+            "backend", "title", "reproduce"}
 
 
 class ConfigError(ValueError):
