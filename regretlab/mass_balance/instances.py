@@ -10,7 +10,7 @@ Families
   indices form P nor whether the anchor is correct (UNCONFIRMED; spec §4). Default: P = {1, ..., m}
   (``correct_index = "first"``) and the anchor incorrect; ``anchor_in_correct`` makes P = {0, ..., m-1};
   ``correct_index = "random"`` draws P (anchor excluded unless it is correct) from the instance stream.
-  With V = 128,000, m = 10,000 the default gives Q_pos(0) = 0.6304 (the paper's Figure 3 axis spans
+  With V = 128,000, m = 10,000 the default gives Q_pos(0) = 0.6296 (0.6301 with the anchor correct; the paper's Figure 3 axis spans
   0.60-0.64; unseeded logits give 0.078).
 * ``uniform``: z = 0 (the paper's unseeded initialisation); C = {0, ..., m-1}.
 * ``gaussian``: z_i ~ N(0, sigma^2) i.i.d.; C = {0, ..., m-1}.
