@@ -253,8 +253,9 @@ def plot_one_step(res, spec: dict, stem):
     """Theorem 1 against N: one row per instance (the sweep axes other than N), four panels.
 
     (a) P(dQ_c > 0) and P(every correct token gains) with 95% Wilson bands -- rises to 1 [BroRL Thm. 1];
-    (b) the mean terms T1, T2, T3 and their sum, scaled by N/eta (95% bands), with the exact mean and the
-        N -> infinity limit (dashed) of spec §3 item 4;
+    (b) the mean terms T1, T2, T3 and their sum, scaled by N/eta (95% bands), with the exact means
+        (crosses; up to V = EXACT_PAIR_VOCAB), the exact E[N dQ_c / eta] (dotted) and the N -> infinity
+        limit (dashed) of spec §3 item 4;
     (c) E[u_c2], E[u_w2]: Monte Carlo (points, 2 s.e. bars) and Lemma 2 (lines), log-log;
     (d) Monte Carlo mean of N dQ_c / eta (2 s.e. bars) against its exact value (spec §3.1).
     """
@@ -289,6 +290,9 @@ def plot_one_step(res, spec: dict, stem):
             (ln,) = ax.plot(Ns, m, marker="o", label=name)
             ax.fill_between(Ns, [float(s[1]) for s in st], [float(s[2]) for s in st], color=ln.get_color(),
                             alpha=0.2)
+            exact = np.array([float(a.get("expected_" + key, np.nan)) for a in arrs])
+            if np.all(np.isfinite(exact)):  # exact E[T_i] (small vocabularies)
+                ax.plot(Ns, exact, "x", color=ln.get_color(), ms=7)
         ax.plot(Ns, [float(a["expected_scaled"]) for a in arrs], "k:", label="exact E[N dQ_c / eta]")
         plot_reference(ax, Ns, np.full(Ns.size, float(arrs[0]["limit_scaled"])), label="N -> inf limit")
         ax.set_xscale("log")
