@@ -22,7 +22,8 @@ vectorised across the draws in NumPy. SplitMix64 (Steele, Lea and Flood, "Fast s
 number generators", OOPSLA 2014) is a counter-based generator: its k-th output is
 ``mix64(key + (k + 1) * GAMMA)``, so draw k of a stream is computed directly from (key, k), in any order,
 vectorised. :func:`counter_uniforms` (arrays), :func:`py_counter_uniform` (Python ints) and
-``ctr_uniform`` in :mod:`regretlab.core._detmath_kernels` (Numba) give identical doubles ``(out >> 11) * 2**-53`` in [0, 1).
+``ctr_uniform`` in :mod:`regretlab.core._detmath_kernels` (Numba) give identical doubles
+``(out >> 11) * 2**-53`` in [0, 1).
 Keys come from the replicate's ``SeedSequence`` (:func:`regretlab.core.seeding.counter_keys`).
 """
 from __future__ import annotations

@@ -229,14 +229,12 @@ def reproduce(areas=None, *, quick: bool = False, out=None, root=None, workers=N
     Raises ConfigError before any work when a config is invalid, and FileExistsError when a target's
     directory holds results of a different config (``overwrite`` replaces them).
     """
-    import shutil
+    import sys
     import time
 
     from rich.console import Console
 
     from .runner import resume, run_sweep
-
-    import sys
 
     con = console or Console(quiet=quiet, width=None if sys.stdout.isatty() else 160)
     targets = discover(areas, quick=quick, root=root, out=out)
@@ -253,13 +251,11 @@ def reproduce(areas=None, *, quick: bool = False, out=None, root=None, workers=N
     for i, g in enumerate(targets, 1):
         con.rule(f"[{i}/{len(targets)}] {g.area}/{g.name}: {g.title} (est. {_fmt_seconds(g.estimate)})")
         t0 = time.perf_counter()
-        if g.status == "stale":
-            shutil.rmtree(g.out)
         if g.status in ("partial", "done"):
             rep = resume(g.out, workers=workers, quiet=quiet)
-        else:
+        else:  # new, or stale (refused above unless overwrite): run_sweep replaces a stale directory
             rep = run_sweep(g.config, out=g.out, workers=workers, backend=backend, quiet=quiet,
-                            source=str(g.path))
+                            overwrite=g.status == "stale", source=str(g.path))
         # run_sweep and resume redraw every plot of the config at the end
         g.plots = _stamp(sorted((g.out / "plots").glob("*.png")), g, quick)
         g.done = rep.cells - len(rep.failed)

@@ -12,6 +12,7 @@ from numba import njit, prange
 
 from regretlab.core._detmath_kernels import ctr_uniform, exp_det
 
+
 @njit(inline="always", cache=True)
 def search_right(cdf, x, last):
     """Smallest i with cdf[i] > x (numpy.searchsorted side='right'), capped at ``last``."""

@@ -21,10 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 from regretlab.core.registry import Bool, Choice, Float, Int, experiment, plotter
-from regretlab.core.validate import ParamError
 
-from .instances import FAMILIES, logits_instance
-from .simulate import TRAIN_OUTPUTS, one_step, simulate_training
+from .instances import FAMILIES, check_correct_count, logits_instance
+from .simulate import TRAIN_OUTPUTS, check_decay, one_step, simulate_training
 from .theory import expected_change, expected_terms, expected_unsampled_moments, limit_scaled_change
 
 REFERENCES = {
@@ -50,15 +49,6 @@ _INSTANCE = {
     "r_c": Float(1.0, "reward of a correct token (>= 0)", low=0.0),
     "r_w": Float(-1.0, "reward of an incorrect token (<= 0)", high=0.0),
 }
-
-
-def _check_instance(p: dict, where: str) -> None:
-    V, m = p["V"], p["m"]
-    seeded = p.get("logits", "seeded") == "seeded"
-    top = V - 1 if seeded and not p["anchor_in_correct"] else V
-    if m > top:
-        why = " (anchor token 0 is incorrect)" if top == V - 1 else ""
-        raise ParamError(where, "m", f"an integer in [0, {top}]{why}", m)
 
 
 def _instance(p: dict, seeds, family: str):
@@ -112,7 +102,7 @@ ONE_STEP_OUTPUTS = {
 
 
 def _check_one_step(p: dict) -> None:
-    _check_instance(p, "mass_balance.one_step")
+    check_correct_count(p["logits"], p["V"], p["m"], p["anchor_in_correct"], "mass_balance.one_step")
 
 
 @experiment(
@@ -187,9 +177,8 @@ SIMULATOR_OUTPUTS = {
 
 def _check_simulator(p: dict) -> None:
     where = "mass_balance.simulator"
-    _check_instance({**p, "logits": "seeded" if p["seeded"] else "uniform"}, where)
-    if p["lr"] * p["weight_decay"] >= 1.0:
-        raise ParamError(where, "weight_decay", f"< 1 / lr = {1 / p['lr']:g}", p["weight_decay"])
+    check_correct_count("seeded" if p["seeded"] else "uniform", p["V"], p["m"], p["anchor_in_correct"], where)
+    check_decay(p["lr"], p["weight_decay"], where)
 
 
 @experiment(
@@ -303,7 +292,7 @@ def plot_one_step(res, spec: dict, stem):
         ax.legend(fontsize=7)
 
         ax = row[2]
-        for key, name in (("uc2", "u_c2 (unsampled correct)"), ("uw2", "u_w2 (unsampled incorrect)")):
+        for key in ("uc2", "uw2"):
             m, se = _series(res, cells, key)
             exact = np.array([float(a["expected_" + key]) for a in arrs])
             (ln,) = ax.plot(Ns, exact, label=f"Lemma 2 E[{key}]")

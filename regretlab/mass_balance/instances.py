@@ -10,8 +10,8 @@ Families
   indices form P nor whether the anchor is correct (UNCONFIRMED; spec §4). Default: P = {1, ..., m}
   (``correct_index = "first"``) and the anchor incorrect; ``anchor_in_correct`` makes P = {0, ..., m-1};
   ``correct_index = "random"`` draws P (anchor excluded unless it is correct) from the instance stream.
-  With V = 128,000, m = 10,000 the default gives Q_pos(0) = 0.6296 (0.6301 with the anchor correct; the paper's Figure 3 axis spans
-  0.60-0.64; unseeded logits give 0.078).
+  With V = 128,000, m = 10,000 the default gives Q_pos(0) = 0.6296 (0.6301 with the anchor correct; the
+  paper's Figure 3 axis spans 0.60-0.64; unseeded logits give 0.078).
 * ``uniform``: z = 0 (the paper's unseeded initialisation); C = {0, ..., m-1}.
 * ``gaussian``: z_i ~ N(0, sigma^2) i.i.d.; C = {0, ..., m-1}.
 * ``zipf``: p_i proportional to rank_i^(-alpha), ranks a random permutation of 1..V (heavy tails, where
@@ -23,9 +23,20 @@ import numpy as np
 
 from regretlab.core.validate import ParamError
 
-__all__ = ["FAMILIES", "logits_instance"]
+__all__ = ["FAMILIES", "check_correct_count", "logits_instance"]
 
 FAMILIES = ("seeded", "uniform", "gaussian", "zipf")
+
+
+def check_correct_count(family: str, V: int, m: int, anchor_in_correct: bool = False, where: str | None = None):
+    """0 <= m <= V, and m <= V - 1 for seeded logits whose anchor token 0 is incorrect (V >= 2 there)."""
+    seeded = family == "seeded"
+    if seeded and V < 2:
+        raise ParamError(where, "V", ">= 2 for seeded logits (token 0 is the anchor)", V)
+    top = V - 1 if seeded and not anchor_in_correct else V
+    if not 0 <= m <= top:
+        why = " (anchor token 0 is incorrect)" if top == V - 1 else ""
+        raise ParamError(where, "m", f"an integer in [0, {top}]{why}", m)
 
 
 def logits_instance(family: str, V: int, m: int, rng: np.random.Generator | None = None, *,
@@ -35,12 +46,9 @@ def logits_instance(family: str, V: int, m: int, rng: np.random.Generator | None
     where = "logits_instance"
     if family not in FAMILIES:
         raise ParamError(where, "logits", "one of " + "|".join(FAMILIES), family)
-    if not 0 <= m <= V:
-        raise ParamError(where, "m", f"an integer in [0, V = {V}]", m)
+    check_correct_count(family, V, m, anchor_in_correct, where)
     is_c = np.zeros(V, dtype=bool)
     if family == "seeded":
-        if V < 2 or (not anchor_in_correct and m > V - 1):
-            raise ParamError(where, "m", f"<= V - 1 = {V - 1} when the anchor token 0 is incorrect", m)
         if correct_index == "first":
             idx = np.arange(m) if anchor_in_correct else np.arange(1, m + 1)
         else:

@@ -34,7 +34,7 @@ from regretlab.core.validate import ParamError, check_array, check_bool, check_f
 from .reference import ONE_STEP_COLUMNS
 from .theory import check_rewards
 
-__all__ = ["ONE_STEP_COLUMNS", "TRAIN_OUTPUTS", "checkpoints", "one_step", "simulate_training"]
+__all__ = ["ONE_STEP_COLUMNS", "TRAIN_OUTPUTS", "check_decay", "checkpoints", "one_step", "simulate_training"]
 
 #: Outputs of :func:`simulate_training`.
 TRAIN_OUTPUTS = {
@@ -116,6 +116,13 @@ def one_step(z, is_correct, N, *, eta=1e-3, r_c=1.0, r_w=-1.0, trials=None, seed
     return res
 
 
+def check_decay(lr: float, weight_decay: float, where: str | None = None) -> None:
+    """AdamW's decay factor 1 - lr * weight_decay must be > 0."""
+    if lr * weight_decay >= 1.0:
+        raise ParamError(where, "weight_decay", f"< 1 / lr = {1 / lr:g} (decay factor 1 - lr wd must be > 0)",
+                         weight_decay)
+
+
 def checkpoints(steps: int, record_every: int) -> np.ndarray:
     """Steps recorded: 0, record_every, 2 record_every, ..., and always ``steps``."""
     t = np.arange(0, steps + 1, record_every, dtype=np.int64)
@@ -153,8 +160,7 @@ def simulate_training(z0, is_correct, N, steps, *, lr=1e-3, betas=(0.9, 0.999), 
     b2 = check_float("beta2", betas[1], low=0.0, high=1.0, high_open=True, where=where)
     eps = check_float("eps", eps, low=0.0, low_open=True, where=where)
     wd = check_float("weight_decay", weight_decay, low=0.0, where=where)
-    if lr * wd >= 1.0:
-        raise ParamError(where, "weight_decay", f"< 1 / lr = {1 / lr:g} (decay factor 1 - lr wd must be > 0)", wd)
+    check_decay(lr, wd, where)
     center = check_bool("center_rewards", center_rewards, where=where)
     freeze = check_bool("freeze_anchor", freeze_anchor, where=where)
     record_every = check_int("record_every", record_every, low=1, where=where)

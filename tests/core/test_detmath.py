@@ -3,10 +3,10 @@ import math
 
 import numpy as np
 import pytest
+from numba import njit
 
 from regretlab.core import detmath
 from regretlab.core._detmath_kernels import ctr_uniform, exp_det
-from numba import njit
 
 
 @njit(cache=True)
