@@ -6,4 +6,5 @@ AREAS = (
     "regretlab.bandits.experiments",
     "regretlab.starc.experiments",
     "regretlab.mass_balance.experiments",
+    "regretlab.preference.experiments",
 )

@@ -18,13 +18,19 @@ id                                         environment (default kwargs; every on
                                            [N24] Bernoulli: gap 0.5 / 0.2, horizon 300 / 1000
 ``regretlab/BanditBenchGaussian{Easy,Hard}K{5,20}-v0``
                                            [N24] Gaussian: means ~ N(0, s^2), s = 1 / 3, horizon 300 / 1000
+``regretlab/DeliveryGridworld-v0``         ``DeliveryGridworldEnv(board, weights, max_steps, start)``;
+                                           [KNOX24] 10x10 delivery board, weights (-1, 50, -50, 1, -1, -2),
+                                           max_steps 100, uniform start
+``regretlab/DeliveryCorridor-v0``          ``DeliveryGridworldEnv`` on the 4x1 corridor (goal, blank,
+                                           blank, sheep; specs/regret-preference.md §7)
 =========================================  ==========================================================
 
-The preset ids (all but the first two) are built by ``regretlab_envs.presets.make_preset`` and take
-``instance_seed`` (None: best arm at index 0 for the gap instances; Gaussian instances default to seed 0)
-plus ``horizon``, ``reward_tape`` and ``render_mode``. Observation, ``info`` keys, termination and
-common-random-numbers tapes are documented in ``regretlab_envs.bandits``. ``ENV_IDS`` lists the ids
-registered here.
+The bandit preset ids (``K24*`` and ``BanditBench*``) are built by ``regretlab_envs.presets.make_preset``
+and take ``instance_seed`` (None: best arm at index 0 for the gap instances; Gaussian instances default to
+seed 0) plus ``horizon``, ``reward_tape`` and ``render_mode``. Observation, ``info`` keys, termination and
+common-random-numbers tapes are documented in ``regretlab_envs.bandits``; the delivery rules, tables and
+episode conventions in ``regretlab_envs.gridworld`` ([KNOX24] Knox et al., "Models of human preference for
+learning reward functions", TMLR 2024). ``ENV_IDS`` lists the ids registered here.
 """
 
 from __future__ import annotations
@@ -33,10 +39,13 @@ from typing import Any
 
 from gymnasium.envs.registration import register, registry
 
-__all__ = ["ENV_IDS", "BernoulliBanditEnv", "GaussianBanditEnv", "presets"]
+__all__ = ["ENV_IDS", "BernoulliBanditEnv", "DeliveryGridworldEnv", "GaussianBanditEnv", "gridworld", "presets"]
 
 _BANDITS = "regretlab_envs.bandits"
 _PRESETS = "regretlab_envs.presets:make_preset"
+_GRIDWORLD = "regretlab_envs.gridworld:DeliveryGridworldEnv"
+#: ``regretlab_envs.gridworld.CORRIDOR_4X1``, spelled out so that registering imports no environment module.
+_CORRIDOR_4X1 = ((1,), (0,), (0,), (3,))
 
 
 def _specs() -> list[tuple[str, str, dict[str, Any]]]:
@@ -62,6 +71,8 @@ def _specs() -> list[tuple[str, str, dict[str, Any]]]:
                 if family == "Gaussian":
                     kwargs["instance_seed"] = 0
                 specs.append((env_id, _PRESETS, kwargs))
+    specs.append(("regretlab/DeliveryGridworld-v0", _GRIDWORLD, {}))
+    specs.append(("regretlab/DeliveryCorridor-v0", _GRIDWORLD, {"board": _CORRIDOR_4X1}))
     return specs
 
 
@@ -84,8 +95,12 @@ def __getattr__(name: str) -> Any:
         from regretlab_envs import bandits
 
         return getattr(bandits, name)
-    if name == "presets":
+    if name == "DeliveryGridworldEnv":
+        from regretlab_envs import gridworld
+
+        return gridworld.DeliveryGridworldEnv
+    if name in ("presets", "gridworld"):
         import importlib
 
-        return importlib.import_module("regretlab_envs.presets")
+        return importlib.import_module(f"regretlab_envs.{name}")
     raise AttributeError(f"module 'regretlab_envs' has no attribute {name!r}")

@@ -9,11 +9,25 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .detmath import _M1, _M2, _TWO_M53, GAMMA, exp_scalar
+from .detmath import _INV_ODD, _M1, _M2, _TWO_M53, GAMMA, exp_scalar
 
-__all__ = ["ctr_uniform", "exp_det"]
+__all__ = ["ctr_uniform", "exp_det", "log1p_unit_det"]
 
 exp_det = njit(inline="always", cache=True)(exp_scalar)
+
+_ODD = np.array(_INV_ODD)
+
+
+@njit(inline="always", cache=True)
+def log1p_unit_det(u):
+    """:func:`regretlab.core.detmath.log1p_unit_scalar` (same operations, same order)."""
+    t = u / (2.0 + u)
+    t2 = t * t
+    p = _ODD[0]
+    for i in range(1, _ODD.shape[0]):
+        p = p * t2 + _ODD[i]
+    p = p * t2 + 1.0
+    return 2.0 * t * p
 
 _G = np.uint64(GAMMA)
 _K1 = np.uint64(_M1)

@@ -33,7 +33,7 @@ import math
 import numpy as np
 
 __all__ = ["GAMMA", "INV_LN2", "LN2_HI", "LN2_LO", "counter_uniforms", "exp_array", "exp_scalar",
-           "py_counter_uniform", "py_mix64"]
+           "log1p_unit_array", "log1p_unit_scalar", "py_counter_uniform", "py_mix64"]
 
 LN2_HI = 6.93147180369123816490e-01  # fdlibm: ln 2 with trailing zero bits, so k * LN2_HI is exact
 LN2_LO = 1.90821492927058770002e-10  # ln 2 - LN2_HI
@@ -43,6 +43,9 @@ EXP_OVER = 709.782712893384  # exp(x) overflows above this
 # 1/j! for j = 13 .. 1, Horner order (Python floats: correctly rounded)
 _INV_FACT = tuple(1.0 / math.factorial(j) for j in range(13, 0, -1))
 C13, C12, C11, C10, C9, C8, C7, C6, C5, C4, C3, C2, C1 = _INV_FACT
+
+# 1/(2j+1) for j = 18 .. 1, Horner order, for log1p on [0, 1]
+_INV_ODD = tuple(1.0 / (2 * j + 1) for j in range(18, 0, -1))
 
 GAMMA = 0x9E3779B97F4A7C15  # SplitMix64 increment (golden ratio)
 _M1 = 0xBF58476D1CE4E5B9
@@ -88,6 +91,34 @@ def exp_array(x, xp=np):
     out = xp.ldexp(p, k.astype(xp.int32))
     out = xp.where(x < EXP_UNDER, 0.0, out)
     return xp.where(x > EXP_OVER, xp.inf, out)
+
+
+def log1p_unit_scalar(u: float) -> float:
+    """log(1 + u) for u in [0, 1] (e.g. u = exp(-|z|) in a softplus), portable like :func:`exp_scalar`.
+
+    ``log1p(u) = 2 atanh(t)``, ``t = u / (2 + u)`` in [0, 1/3], by the odd series
+    ``2 t sum_{j<=18} t^(2j) / (2j + 1)`` in Horner form (truncation < 1e-18 relative). Measured against
+    ``numpy.log1p`` over 2*10^5 points of [0, 1]: at most 3 ulp apart (tests/core/test_detmath.py).
+    """
+    t = u / (2.0 + u)
+    t2 = t * t
+    p = _INV_ODD[0]
+    for c in _INV_ODD[1:]:
+        p = p * t2 + c
+    p = p * t2 + 1.0
+    return 2.0 * t * p
+
+
+def log1p_unit_array(u, xp=np):
+    """Elementwise :func:`log1p_unit_scalar` on a float64 array in [0, 1] (NumPy or CuPy)."""
+    u = xp.asarray(u, dtype=xp.float64)
+    t = u / (2.0 + u)
+    t2 = t * t
+    p = xp.full_like(t, _INV_ODD[0])
+    for c in _INV_ODD[1:]:
+        p = p * t2 + c
+    p = p * t2 + 1.0
+    return 2.0 * t * p
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from .plotting import make_figure, plot_curves, plot_points_with_fit, save_figur
 from .registry import get, get_plotter, plotter
 from .results import Results
 
-__all__ = ["cell_label", "draw_all"]
+__all__ = ["cell_label", "draw_all", "group_cells"]
 
 
 def cell_label(params: dict, keys) -> str:
@@ -33,6 +33,20 @@ def _select(res: Results, spec: dict) -> list[dict]:
     where = spec.get("where", {})
     return [c for c in res.cells if all(c["params"].get(k) == v for k, v in where.items())
             and res.dir.npz_path(c["index"]).exists()]
+
+
+def group_cells(res: Results, spec: dict, by: str) -> dict:
+    """Finished cells (``where``-filtered) grouped by the sweep axes other than ``by``, each sorted by ``by``.
+
+    Keys are "axis=value, ..." labels ("" when ``by`` is the only axis), in first-seen order.
+    """
+    axes = [a for a in res.manifest["axes"] if a != by]
+    out: dict = {}
+    for c in _select(res, spec):
+        out.setdefault(", ".join(f"{a}={c['params'][a]}" for a in axes), []).append(c)
+    for cs in out.values():
+        cs.sort(key=lambda c: c["params"][by])
+    return out
 
 
 @plotter("curves")

@@ -62,6 +62,7 @@ __all__ = [
     "loglog_slope_bootstrap",
     "mean_band",
     "sublinear_tests",
+    "wilson_interval",
 ]
 
 REFERENCES = {
@@ -92,6 +93,23 @@ def _check_level(level, where: str) -> float:
 
 def _t_quantile(level: float, dof: int) -> float:
     return float(sp_stats.t.ppf(0.5 + level / 2.0, dof))
+
+
+def wilson_interval(k, n, level=0.95):
+    """Wilson score interval (lo, hi) of a binomial proportion k / n (arrays broadcast; n > 0).
+
+    E. B. Wilson, "Probable inference, the law of succession, and statistical inference", JASA 1927.
+    Unlike the normal interval it stays inside [0, 1] and is informative at k = 0 or k = n.
+    """
+    level = _check_level(level, "wilson_interval")
+    z = float(sp_stats.norm.ppf(0.5 + level / 2.0))
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return c - h, c + h
 
 
 def _ols(u: np.ndarray, v: np.ndarray):

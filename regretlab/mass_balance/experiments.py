@@ -210,20 +210,9 @@ def run_simulator(params: dict, seeds, backend: str) -> dict:
 
 
 def _groups(res, spec: dict, by: str = "N") -> dict:
-    """Finished cells grouped by the sweep axes other than ``by`` (spec ``where`` filters), sorted by ``by``."""
-    where = spec.get("where", {})
-    axes = [a for a in res.manifest["axes"] if a != by]
-    out: dict = {}
-    for c in res.cells:
-        if not res.dir.npz_path(c["index"]).exists():
-            continue
-        if any(c["params"].get(k) != v for k, v in where.items()):
-            continue
-        key = ", ".join(f"{a}={c['params'][a]}" for a in axes)
-        out.setdefault(key, []).append(c)
-    for cs in out.values():
-        cs.sort(key=lambda c: c["params"][by])
-    return out
+    from regretlab.core.plots import group_cells
+
+    return group_cells(res, spec, by)
 
 
 def _mean_se(x):
@@ -316,12 +305,10 @@ def plot_one_step(res, spec: dict, stem):
     return list(save_figure(fig, stem))
 
 
-def _wilson(k, n, z=1.959963984540054):
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return c - h, c + h
+def _wilson(k, n):
+    from regretlab.core.stats import wilson_interval
+
+    return wilson_interval(k, n)
 
 
 def _linthresh(arrs) -> float:

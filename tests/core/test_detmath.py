@@ -6,7 +6,7 @@ import pytest
 from numba import njit
 
 from regretlab.core import detmath
-from regretlab.core._detmath_kernels import ctr_uniform, exp_det
+from regretlab.core._detmath_kernels import ctr_uniform, exp_det, log1p_unit_det
 
 
 @njit(cache=True)
@@ -85,3 +85,21 @@ def test_cupy_twins():
     c = np.arange(1000, dtype=np.uint64)
     assert np.array_equal(cupy.asnumpy(detmath.counter_uniforms(np.uint64(7), cupy.asarray(c), cupy)),
                           detmath.counter_uniforms(np.uint64(7), c))
+
+
+@njit(cache=True)
+def _log1p_many(u):
+    out = np.empty_like(u)
+    for i in range(u.size):
+        out[i] = log1p_unit_det(u[i])
+    return out
+
+
+def test_log1p_unit_twins_agree_and_are_accurate():
+    u = np.concatenate([np.random.default_rng(1).random(200_000), [0.0, 1.0, 5e-324, 1e-300, 1e-17, 0.5]])
+    a = detmath.log1p_unit_array(u)
+    np.testing.assert_array_equal(_log1p_many(u), a)
+    assert all(detmath.log1p_unit_scalar(float(x)) == y for x, y in zip(u[-3000:], a[-3000:]))
+    ref = np.log1p(u)
+    ulp = np.abs(a - ref) / np.spacing(np.maximum(ref, 5e-324))
+    assert ulp.max() <= 3
