@@ -173,18 +173,20 @@ def plot_performance(res, spec: dict, stem):
             k = np.array([a[f"near_optimal_{short}"].sum() for a in arrs])
             n = np.array([a[f"near_optimal_{short}"].size for a in arrs], dtype=float)
             lo, hi = wilson_interval(k, n)
-            (ln,) = row[0].plot(Ns, 100 * k / n, marker="o", label=f"learned with {model} model")
+            (ln,) = row[0].plot(Ns, 100 * k / n, marker="o", label=f"learned with the {model.replace('_', '-')} model")
             row[0].fill_between(Ns, 100 * lo, 100 * hi, color=ln.get_color(), alpha=0.2)
             bands = [mean_band(a[f"scaled_return_{short}"]) for a in arrs]
-            (ln,) = row[1].plot(Ns, [float(b[0]) for b in bands], marker="o", label=f"learned with {model} model")
+            (ln,) = row[1].plot(Ns, [float(b[0]) for b in bands], marker="o", label=f"learned with the {model.replace('_', '-')} model")
             row[1].fill_between(Ns, [float(b[1]) for b in bands], [float(b[2]) for b in bands],
                                 color=ln.get_color(), alpha=0.2)
-        for ax, ylab in ((row[0], "% of MDPs near-optimal (scaled return >= 0.9)"),
-                         (row[1], "mean scaled return (1 optimal, 0 uniform)")):
+        for ax, ylab in ((row[0], "% of replicates near-optimal (scaled return >= 0.9)"),
+                         (row[1], "mean scaled return (1 optimal, 0 uniform; symlog)")):
             ax.set_xscale("log")
             ax.set_xlabel("number of preferences N")
             ax.set_ylabel(ylab)
             ax.set_title(label or "preference learning", fontsize=9)
             ax.legend(fontsize=8)
         row[0].set_ylim(-2, 102)
+        row[1].set_yscale("symlog", linthresh=1.0)
+        row[1].axhline(1.0, color="0.5", lw=0.8, ls=":")
     return list(save_figure(fig, stem))
