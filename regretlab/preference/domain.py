@@ -59,7 +59,7 @@ class Optimal:
 
 
 def _ro(x):
-    x = np.ascontiguousarray(x)
+    x = np.array(x, order="C", copy=True)  # a private copy: the caller's array stays writable
     x.setflags(write=False)
     return x
 
@@ -356,3 +356,94 @@ def tabular_mdp(next_state, reward, terminal, starts, *, gamma: float, name: str
     return PreferenceMDP(next_state=nxt[:, :, None], prob=np.ones((S, A, 1)), features=feats, terminal=term,
                          starts=np.asarray(starts, dtype=np.int64), gamma=gamma, w_true=w, feature_names=names,
                          name=name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Stochastic variant (spec §3.3 item 4, authors' generate_MDP(prob=True))
+
+TELEPORT_FRACTION = 0.75  # share of the H*W*4 (cell, action) draws that may get a teleport
+TELEPORT_PROB = 0.1  # chance that a chosen non-optimal action teleports into a goal cell
+COIN_FAIL_PROB = 0.05  # chance that entering a coin pays [gas + 2 roadblock] instead
+GOAL_FAIL_PROB = 0.01  # chance that entering the goal lands in the worst state instead of ending
+
+
+class OptimalPolicyChanged(RuntimeError):
+    """The stochastic variant changed the optimal policy (the authors' generator raises too)."""
+
+
+def _greedy(mdp_P, r, gamma, policy0=None):
+    res = core_mdp.policy_iteration(mdp_P, r, gamma, policy0=policy0)
+    return res.policy, res.V
+
+
+def stochastic_variant(mdp: PreferenceMDP, rng, *, name: str | None = None) -> PreferenceMDP:
+    """The stochastic-transition version of a deterministic delivery MDP, built to keep its optimal policy.
+
+    Following the authors' generator (spec §3.3 item 4):
+
+    1. ``int(0.75 * S * 4)`` distinct (state, action) pairs are drawn uniformly; each whose action is not
+       optimal (under the true reward) gets a 10% chance of teleporting into a uniformly drawn goal cell
+       (goal feature, terminal), kept only if the original optimal policy stays optimal (checked exactly:
+       policy iteration started from it makes no improvement; the authors compare argmax policies).
+       Pairs drawn on terminal or house states are skipped (their rows are absorbing here; the
+       authors' tables have no such rows to change).
+    2. Every still-deterministic transition that enters a coin gets a 5% outcome with features
+       [gas + 2 roadblock] (same next state).
+    3. Every still-deterministic transition that enters a goal gets a 1% outcome that lands in the worst
+       non-terminal state (lowest V*) with a gas feature, without ending the episode.
+
+    Raises :class:`OptimalPolicyChanged` if steps 2-3 change the optimal policy (callers redraw).
+    Returns a PreferenceMDP with M = 2 outcomes per transition.
+    """
+    where = "stochastic_variant"
+    gen = check_rng(rng, where=where)
+    if not mdp.deterministic or mdp.board is None:
+        raise ParamError(where, "mdp", "a deterministic delivery MDP (with a board)", mdp.name)
+    S, A = mdp.n_states, mdp.n_actions
+    F = mdp.n_features
+    nxt = np.repeat(mdp.next_state, 2, axis=2)
+    prob = np.zeros((S, A, 2))
+    prob[:, :, 0] = 1.0
+    feats = np.repeat(mdp.features, 2, axis=2)
+    feats[:, :, 1] = 0.0
+    live = ~mdp.terminal
+    goals = np.flatnonzero(np.isin(mdp.board.reshape(-1), (1, 7)))
+    gamma = mdp.gamma
+
+    def build(nxt, prob, feats):
+        return PreferenceMDP(next_state=nxt, prob=prob, features=feats, terminal=mdp.terminal, starts=mdp.starts,
+                             gamma=gamma, w_true=mdp.w_true, board=mdp.board, name=name or mdp.name + "_stoch")
+
+    pol0, V0 = _greedy(mdp.P, mdp.r_true, gamma)
+    worst = int(mdp.starts[np.argmin(V0[mdp.starts])])
+    n_tele = int(TELEPORT_FRACTION * S * A)
+    picks = gen.choice(S * A, size=min(n_tele, S * A), replace=False)
+    goal_phi = np.zeros(F)
+    goal_phi[1] = 1.0
+    for code in picks:
+        s, a = divmod(int(code), A)
+        if not live[s] or pol0[s] == a or prob[s, a, 1] > 0:
+            continue
+        old = (nxt[s, a].copy(), prob[s, a].copy(), feats[s, a].copy())
+        nxt[s, a, 1] = int(goals[gen.integers(goals.size)])
+        prob[s, a] = (1.0 - TELEPORT_PROB, TELEPORT_PROB)
+        feats[s, a, 1] = goal_phi
+        trial = build(nxt, prob, feats)
+        new_pol, _ = _greedy(trial.P, trial.r_true, gamma, policy0=pol0)
+        if not np.array_equal(new_pol, pol0):  # pol0 is no longer optimal: undo
+            nxt[s, a], prob[s, a], feats[s, a] = old
+    single = prob[:, :, 1] == 0
+    coin = single & live[:, None] & (feats[:, :, 0, 3] == 1)
+    prob[coin] = (1.0 - COIN_FAIL_PROB, COIN_FAIL_PROB)
+    feats[coin, 1] = np.array([1.0, 0, 0, 0, 2.0, 0])
+    goal = single & live[:, None] & (feats[:, :, 0, 1] == 1)
+    prob[goal] = (1.0 - GOAL_FAIL_PROB, GOAL_FAIL_PROB)
+    nxt[goal, 1] = worst
+    gas = np.zeros(F)
+    gas[0] = 1.0
+    feats[goal, 1] = gas
+    out = build(nxt, prob, feats)
+    final, _ = _greedy(out.P, out.r_true, gamma, policy0=pol0)
+    if not np.array_equal(final, pol0):
+        raise OptimalPolicyChanged(f"{where}: the coin/goal outcomes changed the optimal policy of {mdp.name}")
+    return out

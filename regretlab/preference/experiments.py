@@ -14,6 +14,9 @@ STARC distance to the truth). One replicate is one MDP:
 
 Segment pairs, labels and w_0 come from the replicate's own stream of the cell. ``board_height`` /
 ``board_width`` fix the random boards' size (0: drawn from the authors' lists), for small test runs.
+``transitions = "stochastic"`` uses the authors' stochastic variant of each random board (spec §3.3 item
+4; a variant whose extra outcomes would change the optimal policy counts as a redraw), segments sampled by
+random rollouts (:func:`regretlab.preference.segments.sample_segments`) and the expected-form regret.
 
 Plot kind ``preference.performance``: % of MDPs with a near-optimal learned reward (Wilson 95% band) and
 the mean scaled return (t band) against the number of preferences, per learned model, one row per
@@ -21,11 +24,13 @@ the mean scaled return (t band) against the number of preferences, per learned m
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from regretlab.core.registry import Bool, Choice, Float, Int, experiment, plotter
 
-from .domain import delivery_mdp, random_delivery_board
+from .domain import OptimalPolicyChanged, delivery_mdp, random_delivery_board, stochastic_variant
 from .evaluation import evaluate, policy_gap
 from .learning import (
     SF_VALUES_DELIVERY,
@@ -37,7 +42,7 @@ from .learning import (
     successor_features,
 )
 from .models import LABEL_NOISE, MODELS, label_pairs, preference_logit
-from .segments import enumerate_segments, sample_pairs
+from .segments import enumerate_segments, sample_pairs, sample_segments
 
 REFERENCES = {
     "KNOX-TMLR": "Knox, Hatgis-Kessell, Booth, Niekum, Stone, Allievi. Models of human preference for learning "
@@ -65,6 +70,9 @@ LEARNING_PARAMS = {
                          low=0.0),
     "n_policies": Int(100, "size of the successor-feature policy set Pi_SF", low=1),
     "exclude_true": Bool(True, "remove the true reward's optimal policy from Pi_SF (authors' `_no_gt`)"),
+    "transitions": Choice("deterministic", "random boards: deterministic moves, or the authors' stochastic "
+                          "variant (teleports, coin and goal outcomes; spec §3.3 item 4) with sampled segments and "
+                          "the expected-form regret", choices=("deterministic", "stochastic")),
     "board_height": Int(0, "random boards: height (0: drawn from {3, 6, 10, 15})", low=0, high=30),
     "board_width": Int(0, "random boards: width (0: drawn from {5, 6, 10})", low=0, high=30),
 }
@@ -86,43 +94,68 @@ LEARNING_OUTPUTS.update({
 })
 
 
-def replicate_mdp(p: dict, seed: int, replicate: int):
-    """(mdp, policies, redraws) of replicate ``replicate``: depends on (seed, replicate) only."""
+def _check_learning(p: dict) -> None:
+    if p["transitions"] == "stochastic" and p["family"] != "random":
+        from regretlab.core.validate import ParamError
+
+        raise ParamError("preference.learning", "transitions", "'deterministic' with family = 'delivery' (the "
+                         "stochastic variant is built for random boards, as in the authors' code)", "stochastic")
+
+
+_INSTANCE_KEYS = ("family", "transitions", "seg_length", "n_policies", "exclude_true", "board_height", "board_width")
+
+
+@functools.lru_cache(maxsize=256)
+def _replicate_instance(key: tuple, seed: int, replicate: int):
+    p = dict(zip(_INSTANCE_KEYS, key))
     ss = np.random.SeedSequence(seed, spawn_key=(MDP_KEY, replicate))
-    board_ss, pol_ss = ss.spawn(2)
+    board_ss, pol_ss, seg_ss = ss.spawn(3)
     gen = np.random.default_rng(board_ss)
+    redraws = 0
     if p["family"] == "delivery":
-        mdp, redraws = delivery_mdp(), 0
+        mdp = delivery_mdp()
         values = SF_VALUES_DELIVERY
     else:
         values = SF_VALUES_RANDOM
-        redraws = 0
         while True:
-            board, w = random_delivery_board(gen, height=p["board_height"] or None,
-                                             width=p["board_width"] or None)
+            board, w = random_delivery_board(gen, height=p["board_height"] or None, width=p["board_width"] or None)
             mdp = delivery_mdp(board, w, name=f"random{board.shape[0]}x{board.shape[1]}")
-            if policy_gap(mdp) > 1e-9 * max(1.0, float(np.abs(mdp.r_true).max())):
+            ok = policy_gap(mdp) > 1e-9 * max(1.0, float(np.abs(mdp.r_true).max()))
+            if ok and p["transitions"] == "stochastic":
+                try:
+                    mdp = stochastic_variant(mdp, gen)
+                except OptimalPolicyChanged:
+                    ok = False
+            if ok:
                 break
             redraws += 1
             if redraws > MAX_REDRAWS:  # pragma: no cover - every draw degenerate
                 raise RuntimeError(f"preference.learning: {MAX_REDRAWS} degenerate random MDPs in a row")
+    if mdp.deterministic:
+        segs = enumerate_segments(mdp, p["seg_length"])
+    else:
+        segs = sample_segments(mdp, p["seg_length"], np.random.default_rng(seg_ss))
     pis = policy_set(mdp, np.random.default_rng(pol_ss), n_policies=p["n_policies"], values=values,
                      exclude_true=p["exclude_true"])
-    return mdp, pis, redraws
+    return mdp, segs, successor_features(mdp, pis), redraws
 
 
-def learn_both(mdp, pis, p: dict, gen, backend: str) -> dict:
+def replicate_instance(p: dict, seed: int, replicate: int):
+    """(mdp, segments, successor features, redraws) of one replicate: a function of (seed, replicate) and
+    the instance parameters only, cached per process (every cell of a sweep reuses it)."""
+    return _replicate_instance(tuple(p[k] for k in _INSTANCE_KEYS), seed, replicate)
+
+
+def learn_both(mdp, segs, psi, p: dict, gen, backend: str) -> dict:
     """Label one dataset with ``p["label_model"]`` and learn a reward from it with each model (one replicate)."""
-    segs = enumerate_segments(mdp, p["seg_length"])
     pairs = sample_pairs(segs.n, p["n_prefs"], gen)
     z = preference_logit(p["label_model"], segs, pairs, mdp.w_true, mdp)
     y = label_pairs(z, p["noise"], gen)
     w0 = init_weights(gen, 1, mdp.n_features)
-    psi = successor_features(mdp, pis)
-    out = {"n_segments": segs.n, "n_states": mdp.n_states, "n_sf_policies": pis.shape[0],
+    out = {"n_segments": segs.n, "n_states": mdp.n_states, "n_sf_policies": psi.shape[0],
            "policy_gap": policy_gap(mdp)}
     for model, short in SHORT.items():
-        rows = preference_rows(model, segs, pairs, y)
+        rows = preference_rows(model, segs, pairs, y, mdp=mdp)
         res = fit([rows], psi if model == "regret" else None, w0=w0, iterations=p["iterations"], lr=p["lr"],
                   temperature=p["temperature"], backend=backend)
         ev = evaluate(mdp, res.w)
@@ -138,15 +171,16 @@ def learn_both(mdp, pis, p: dict, gen, backend: str) -> dict:
     small={"n_prefs": 40, "iterations": 25, "n_policies": 8, "board_height": 3, "board_width": 5, "seg_length": 2},
     outputs=LEARNING_OUTPUTS,
     cite=("KNOX-TMLR", "KNOX-AAAI"),
+    check=_check_learning,
 )
 def run_learning(params: dict, seeds, backend: str) -> dict:
     p = params
     reps = []
     for i in range(seeds.replicates):
         r = seeds.start + i
-        mdp, pis, redraws = replicate_mdp(p, seeds.seed, r)
+        mdp, segs, psi, redraws = replicate_instance(p, seeds.seed, r)
         gen = np.random.default_rng(np.random.SeedSequence(seeds.seed, spawn_key=(seeds.cell, r)))
-        out = learn_both(mdp, pis, p, gen, backend)
+        out = learn_both(mdp, segs, psi, p, gen, backend)
         out["redraws"] = redraws
         reps.append(out)
     return {k: np.array([o[k] for o in reps], dtype=float) for k in reps[0]}
@@ -173,10 +207,11 @@ def plot_performance(res, spec: dict, stem):
             k = np.array([a[f"near_optimal_{short}"].sum() for a in arrs])
             n = np.array([a[f"near_optimal_{short}"].size for a in arrs], dtype=float)
             lo, hi = wilson_interval(k, n)
-            (ln,) = row[0].plot(Ns, 100 * k / n, marker="o", label=f"learned with the {model.replace('_', '-')} model")
+            name = f"learned with the {model.replace('_', '-')} model"
+            (ln,) = row[0].plot(Ns, 100 * k / n, marker="o", label=name)
             row[0].fill_between(Ns, 100 * lo, 100 * hi, color=ln.get_color(), alpha=0.2)
             bands = [mean_band(a[f"scaled_return_{short}"]) for a in arrs]
-            (ln,) = row[1].plot(Ns, [float(b[0]) for b in bands], marker="o", label=f"learned with the {model.replace('_', '-')} model")
+            (ln,) = row[1].plot(Ns, [float(b[0]) for b in bands], marker="o", label=name)
             row[1].fill_between(Ns, [float(b[1]) for b in bands], [float(b[2]) for b in bands],
                                 color=ln.get_color(), alpha=0.2)
         for ax, ylab in ((row[0], "% of replicates near-optimal (scaled return >= 0.9)"),

@@ -140,14 +140,37 @@ class Rows:
         return self.X.shape[0]
 
 
-def preference_rows(model: str, segs: Segments, pairs, y, *, compress: bool = True) -> Rows:
+ROW_FORMS = ("auto", "telescoped", "expected")
+
+
+def _expected_form(segs: Segments, mdp: PreferenceMDP, a, b):
+    """Regret logit rows in the expected form (any transitions): per segment and step t,
+    gamma^t [w . phibar(s_t, a_t) + gamma sum_m p_m V(next_m) - V(s_t)]; seg 1 minus seg 2."""
+    k, M = segs.k, mdp.prob.shape[2]
+    disc = segs.gamma ** np.arange(k)
+    s_t, a_t = segs.states[:, :-1], segs.actions  # (n, k)
+    lin = np.einsum("t,ntf->nf", disc, mdp.phibar[s_t, a_t])  # (n, F)
+    idx = np.concatenate([s_t, mdp.next_state[s_t, a_t].reshape(segs.n, k * M)], axis=1)
+    coef = np.concatenate([-np.broadcast_to(disc, (segs.n, k)),
+                           (segs.gamma * disc[:, None] * mdp.prob[s_t, a_t]).reshape(segs.n, k * M)], axis=1)
+    return lin[a] - lin[b], np.concatenate([idx[a], idx[b]], axis=1), np.concatenate([coef[a], -coef[b]], axis=1)
+
+
+def preference_rows(model: str, segs: Segments, pairs, y, *, mdp: PreferenceMDP | None = None, form: str = "auto",
+                    compress: bool = True) -> Rows:
     """The likelihood rows of labelled pairs under ``model`` ("regret" or "partial_return").
 
-    ``pairs`` (N, 2) indices into ``segs``; ``y`` (N,) labels in [0, 1]. With ``compress``, identical rows
-    are merged (sorted order, count weights): the loss and its gradient are unchanged.
+    ``pairs`` (N, 2) indices into ``segs``; ``y`` (N,) labels in [0, 1]. Regret rows come in two forms:
+    ``telescoped`` (deterministic transitions: 4 value terms, ``V(s_0)`` and ``g^k V(s_k)`` of each segment)
+    and ``expected`` (any transitions, spec §2.2: ``-sum_t g^t A_w(s_t, a_t)`` with
+    ``Q_w = w . phibar + g E V_w(next)``, needs ``mdp``); ``auto`` takes the expected form for a stochastic
+    ``mdp`` and the telescoped one otherwise (the two are equal under deterministic transitions; tested).
+    With ``compress``, identical rows are merged (sorted order, count weights): the loss and its gradient
+    are unchanged.
     """
     where = "preference_rows"
     model = check_choice("model", model, MODELS, where=where)
+    form = check_choice("form", form, ROW_FORMS, where=where)
     pairs = np.asarray(pairs, dtype=np.int64)
     y = np.asarray(y, dtype=float)
     if pairs.ndim != 2 or pairs.shape[1] != 2 or y.shape != (pairs.shape[0],):
@@ -155,11 +178,17 @@ def preference_rows(model: str, segs: Segments, pairs, y, *, compress: bool = Tr
                          f"shapes {pairs.shape} and {y.shape}")
     if np.any((y < 0) | (y > 1)):
         raise ParamError(where, "y", "labels in [0, 1]", y[(y < 0) | (y > 1)][0])
+    if form == "auto":
+        form = "expected" if mdp is not None and not mdp.deterministic else "telescoped"
+    if form == "expected" and mdp is None:
+        raise ParamError(where, "mdp", "the MDP, for the expected-form regret rows", None)
     a, b = pairs[:, 0], pairs[:, 1]
     if model == "partial_return":
         X = segs.phi[a] - segs.phi[b]
         idx = np.zeros((len(y), 0), dtype=np.int64)
         coef = np.zeros((len(y), 0))
+    elif form == "expected":
+        X, idx, coef = _expected_form(segs, mdp, a, b)
     else:
         X = segs.phi_disc[a] - segs.phi_disc[b]
         gk = segs.gamma**segs.k

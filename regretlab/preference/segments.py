@@ -22,7 +22,8 @@ import numpy as np
 from ..core.validate import ParamError, check_int, check_rng
 from .domain import PreferenceMDP
 
-__all__ = ["Segments", "enumerate_segments", "pair_count", "sample_pairs", "segments_from_actions"]
+__all__ = ["Segments", "enumerate_segments", "pair_count", "sample_pairs", "sample_segments",
+           "segments_from_actions"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -63,11 +64,18 @@ class Segments:
                         self.gamma)
 
 
-def segments_from_actions(mdp: PreferenceMDP, starts, actions) -> Segments:
-    """Deterministic rollouts of action sequences ``actions`` (n, k) from states ``starts`` (n,)."""
+def segments_from_actions(mdp: PreferenceMDP, starts, actions, rng=None) -> Segments:
+    """Rollouts of action sequences ``actions`` (n, k) from states ``starts`` (n,).
+
+    Deterministic MDPs need no ``rng``; stochastic ones draw each outcome from ``rng`` (one uniform per
+    segment and step, compared with the cumulative outcome probabilities).
+    """
     where = "segments_from_actions"
+    gen = None
     if not mdp.deterministic:
-        raise ParamError(where, "mdp", "a deterministic MDP (one outcome per transition)", mdp.name)
+        if rng is None:
+            raise ParamError(where, "rng", "a generator for the outcomes of a stochastic MDP", None)
+        gen = check_rng(rng, where=where)
     acts = np.asarray(actions, dtype=np.int64)
     s = np.asarray(starts, dtype=np.int64).copy()
     if acts.ndim != 2 or s.shape != (acts.shape[0],):
@@ -85,13 +93,19 @@ def segments_from_actions(mdp: PreferenceMDP, starts, actions) -> Segments:
     phi_disc = np.zeros((n, F))
     n_live = np.zeros(n, dtype=np.int64)
     disc = 1.0
+    cum = np.cumsum(mdp.prob, axis=2)
     for t in range(k):
         a = acts[:, t]
-        f = mdp.features[s, a, 0]
+        if gen is None:
+            o = np.zeros(n, dtype=np.int64)
+        else:  # first outcome whose cumulative probability exceeds the uniform (zero-probability ones never)
+            u = gen.random(n)
+            o = np.minimum((u[:, None] >= cum[s, a]).sum(axis=1), mdp.prob.shape[2] - 1)
+        f = mdp.features[s, a, o]
         n_live += ~mdp.terminal[s]
         phi += f
         phi_disc += disc * f
-        s = mdp.next_state[s, a, 0]
+        s = mdp.next_state[s, a, o]
         states[:, t + 1] = s
         disc *= mdp.gamma
     return Segments(states, acts, phi, phi_disc, n_live, mdp.gamma)
@@ -111,12 +125,50 @@ def enumerate_segments(mdp: PreferenceMDP, k: int, starts=None, *, unique: bool 
     seqs = np.array(np.meshgrid(*[np.arange(A)] * k, indexing="ij")).reshape(k, -1).T  # (A**k, k)
     S0 = np.repeat(starts, seqs.shape[0])
     acts = np.tile(seqs, (starts.size, 1))
+    if not mdp.deterministic:
+        raise ParamError("enumerate_segments", "mdp", "a deterministic MDP (use sample_segments for stochastic "
+                         "ones)", mdp.name)
     segs = segments_from_actions(mdp, S0, acts)
-    if not unique:
-        return segs
-    key = np.concatenate([segs.states[:, [0, -1]].astype(float), segs.phi, segs.phi_disc], axis=1)
+    return _unique(segs, stochastic=False) if unique else segs
+
+
+def _unique(segs: Segments, stochastic: bool) -> Segments:
+    if stochastic:  # everything: states, actions and realised features
+        key = np.concatenate([segs.states.astype(float), segs.actions.astype(float), segs.phi, segs.phi_disc], axis=1)
+    else:
+        key = np.concatenate([segs.states[:, [0, -1]].astype(float), segs.phi, segs.phi_disc], axis=1)
     _, first = np.unique(key, axis=0, return_index=True)
     return segs.take(np.sort(first))
+
+
+def sample_segments(mdp: PreferenceMDP, k: int, rng, *, per_state: int = 5, max_segments: int = 30_000,
+                    max_sweeps: int = 200) -> Segments:
+    """Distinct segments of a stochastic MDP by random rollouts (spec §4.1, authors' ``subsample_env_trajs``).
+
+    Each sweep draws ``per_state`` uniformly random action sequences from every start state and rolls
+    them out; distinct segments (same states, actions and realised features) are kept until
+    ``max_segments`` or ``max_sweeps`` sweeps, in the order found.
+    """
+    where = "sample_segments"
+    k = check_int("k", k, low=1, high=8, where=where)
+    per_state = check_int("per_state", per_state, low=1, where=where)
+    max_segments = check_int("max_segments", max_segments, low=2, where=where)
+    gen = check_rng(rng, where=where)
+    found: Segments | None = None
+    for _ in range(max_sweeps):
+        starts = np.repeat(mdp.starts, per_state)
+        acts = gen.integers(0, mdp.n_actions, size=(starts.size, k))
+        new = segments_from_actions(mdp, starts, acts, gen)
+        if found is None:
+            merged = new
+        else:
+            merged = Segments(*(np.concatenate([a, b]) for a, b in zip(
+                (found.states, found.actions, found.phi, found.phi_disc, found.n_live),
+                (new.states, new.actions, new.phi, new.phi_disc, new.n_live))), mdp.gamma)
+        found = _unique(merged, stochastic=True)
+        if found.n >= max_segments:
+            return found.take(np.arange(max_segments))
+    return found
 
 
 def pair_count(n: int) -> int:
