@@ -15,6 +15,7 @@ L2 norm and metric, :func:`regretlab.starc.starc_distance`) between r_{w_hat} an
 from __future__ import annotations
 
 import dataclasses
+import weakref
 
 import numpy as np
 
@@ -27,13 +28,23 @@ __all__ = ["NEAR_OPTIMAL", "Evaluation", "evaluate", "policy_gap", "scaled_retur
 NEAR_OPTIMAL = 0.9
 
 
+_REFERENCE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _reference_values(mdp: PreferenceMDP) -> tuple[float, float]:
+    """(Vbar(pi*), Vbar(uniform)) under the true reward, computed once per MDP object."""
+    if mdp not in _REFERENCE:
+        r = mdp.r_true
+        ref = np.stack([greedy_uniform(mdp.optimal(r).Q), np.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions)])
+        v = mdp.mean_start_value(r, ref)
+        _REFERENCE[mdp] = (float(v[0]), float(v[1]))
+    return _REFERENCE[mdp]
+
+
 def policy_gap(mdp: PreferenceMDP) -> float:
     """Vbar(pi*) - Vbar(uniform) under the true reward: the scaled return's denominator."""
-    r = mdp.r_true
-    opt = greedy_uniform(mdp.optimal(r).Q)
-    unif = np.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions)
-    v = mdp.mean_start_value(r, np.stack([opt, unif]))
-    return float(v[0] - v[1])
+    vstar, vunif = _reference_values(mdp)
+    return vstar - vunif
 
 
 def scaled_return(mdp: PreferenceMDP, w_hat) -> np.ndarray:
@@ -41,11 +52,9 @@ def scaled_return(mdp: PreferenceMDP, w_hat) -> np.ndarray:
     w = np.asarray(w_hat, dtype=float)
     single = w.ndim == 1
     W = np.atleast_2d(w)
-    r = mdp.r_true
     pis = greedy_uniform(mdp.optimal(mdp.reward(W)).Q)  # (B, S, A)
-    ref = np.stack([greedy_uniform(mdp.optimal(r).Q), np.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions)])
-    v = mdp.mean_start_value(r, np.concatenate([pis, ref]))
-    vhat, vstar, vunif = v[:-2], v[-2], v[-1]
+    vhat = mdp.mean_start_value(mdp.r_true, pis)
+    vstar, vunif = _reference_values(mdp)
     out = (vhat - vunif) / (vstar - vunif)
     return float(out[0]) if single else out
 

@@ -9,8 +9,8 @@ STARC distance to the truth). One replicate is one MDP:
   policy set; both depend on (seed, r) only, not on the cell, so every cell of a sweep (every N) sees the
   same MDPs and the curves against N compare like with like. A drawn MDP on which every policy is as good
   as the uniform one (scaled return undefined) is replaced by the next draw; ``redraws`` counts them.
-* ``family = "delivery"``: the 10x10 human-study board (spec §3.2) for every replicate; replicates
-  differ in their dataset and initialisation.
+* ``family = "delivery"``: the 10x10 human-study board (spec §3.2) and one Pi_SF for every replicate;
+  replicates differ in their dataset and initialisation.
 
 Segment pairs, labels and w_0 come from the replicate's own stream of the cell. ``board_height`` /
 ``board_width`` fix the random boards' size (0: drawn from the authors' lists), for small test runs.
@@ -108,7 +108,8 @@ _INSTANCE_KEYS = ("family", "transitions", "seg_length", "n_policies", "exclude_
 @functools.lru_cache(maxsize=256)
 def _replicate_instance(key: tuple, seed: int, replicate: int):
     p = dict(zip(_INSTANCE_KEYS, key))
-    ss = np.random.SeedSequence(seed, spawn_key=(MDP_KEY, replicate))
+    # the delivery family has one MDP, so one Pi_SF for all replicates (the stream of replicate 0)
+    ss = np.random.SeedSequence(seed, spawn_key=(MDP_KEY, 0 if p["family"] == "delivery" else replicate))
     board_ss, pol_ss, seg_ss = ss.spawn(3)
     gen = np.random.default_rng(board_ss)
     redraws = 0

@@ -280,6 +280,11 @@ def fit(rows, psi=None, *, w0, iterations: int = 5000, lr: float = 0.5, betas=(0
             raise ParamError(where, "psi", f"shape (n_pi, S, {F})", f"shape {psi.shape}")
         if idx.max() >= psi.shape[1]:
             raise ParamError(where, "psi", f"at least {idx.max() + 1} states", psi.shape[1])
+        # V_w is needed only at the states the rows name: restrict psi to them (other states would add
+        # u_s dV_s = 0 terms to the gradient; the result is the same, bit for bit)
+        used = np.unique(idx)
+        psi = np.ascontiguousarray(psi[:, used])
+        idx = np.searchsorted(used, idx)
     else:
         psi = np.zeros((1, 1, F))
     keep = use_v if keep_best is None else bool(keep_best)
