@@ -28,7 +28,7 @@ __all__ = ["NEAR_OPTIMAL", "Evaluation", "evaluate", "policy_gap", "scaled_retur
 NEAR_OPTIMAL = 0.9
 
 
-_REFERENCE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_REFERENCE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _reference_values(mdp: PreferenceMDP) -> tuple[float, float]:
