@@ -41,15 +41,16 @@ def _values(psi, w, hard, inv_temp, V, dV, v, c):
         Vs = 0.0
         for p in range(n_pi):
             c[p] = c[p] / Z
-            Vs = Vs + c[p] * v[p]
+            if c[p] != 0.0:  # a zero weight adds an exact zero: skipping it changes no bit
+                Vs = Vs + c[p] * v[p]
         V[s] = Vs
-        for p in range(n_pi):
-            c[p] = c[p] * (1.0 + inv_temp * (v[p] - Vs))
         for f in range(F):
-            g = 0.0
-            for p in range(n_pi):
-                g = g + c[p] * psi[p, s, f]
-            dV[s, f] = g
+            dV[s, f] = 0.0
+        for p in range(n_pi):
+            if c[p] != 0.0:
+                cp = c[p] * (1.0 + inv_temp * (v[p] - Vs))
+                for f in range(F):
+                    dV[s, f] = dV[s, f] + cp * psi[p, s, f]
 
 
 @njit(cache=True, inline="always")

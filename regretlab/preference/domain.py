@@ -187,7 +187,8 @@ class PreferenceMDP:
         """Exact V*, Q* of expected rewards r (..., S, A) (policy iteration; gamma = 1: see module doc)."""
         r = np.asarray(r, dtype=float)
         if self.gamma < 1.0:
-            return Optimal(*core_mdp.optimal_values(self.P, r, self.gamma))
+            V, Q = core_mdp.optimal_values(self.P, r, self.gamma)
+            return Optimal(V + 0.0, Q + 0.0)  # + 0.0: terminal states show 0, not -0
         return Optimal(*_undiscounted_optimal(self.P, r, self.terminal))
 
     def values(self, r, pi) -> core_mdp.PolicyValues:
