@@ -67,6 +67,14 @@ def test_quick_run_writes_figures_with_provenance_and_resumes(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "1 cells run, 3 kept" in text
     assert cells[0].stat().st_mtime_ns == kept
+    # cells written under other experiment defaults (a parameter added since) are stale too
+    man = d / "manifest.json"
+    saved = man.read_text()
+    m = json.loads(saved)
+    m["cells"][0]["params"]["a_parameter_added_since"] = 1
+    man.write_text(json.dumps(m))
+    assert discover(["mass_balance"], quick=True, root=configs, out=out)[0].status == "stale"
+    man.write_text(saved)
     # an edited config makes the results stale: refused without --overwrite
     cfg = configs / "mass_balance" / "figure3.toml"
     cfg.write_text(cfg.read_text().replace("seed = 2025", "seed = 2026"))

@@ -93,6 +93,7 @@ def _areas_of(root: Path) -> list[str]:
 def discover(areas=None, *, quick: bool = False, root=None, out=None) -> list[Target]:
     """The theorem-plot targets of ``areas`` (all when empty), validated, with their status on disk."""
     from .results import ResultsDir
+    from .runner import _jsonable
 
     root = Path(root) if root is not None else default_configs_root()
     if not root.is_dir():
@@ -128,8 +129,10 @@ def discover(areas=None, *, quick: bool = False, root=None, out=None) -> list[Ta
             rd = ResultsDir(t.out)
             if rd.exists():
                 m = rd.read_manifest()
-                if m.get("config") != json.loads(json.dumps(sweep.to_config())):
-                    t.status = "stale"
+                cells = [_jsonable(c) for c in sweep.cells]
+                if (m.get("config") != json.loads(json.dumps(sweep.to_config()))
+                        or [c.get("params") for c in m.get("cells", [])] != cells):
+                    t.status = "stale"  # an edited config, or changed experiment defaults
                 else:
                     t.done = len(rd.done(t.cells))
                     t.status = "done" if t.done == t.cells else "partial"
