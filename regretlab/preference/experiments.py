@@ -62,6 +62,8 @@ LEARNING_PARAMS = {
                           choices=MODELS),
     "noise": Choice("stochastic", "labels: stochastic (logistic draw) or noiseless (larger statistic; ties "
                     "0.5)", choices=LABEL_NOISE),
+    "label_temperature": Float(1.0, "stochastic labels: P = logistic(z / label_temperature) (1: the model's own)",
+                               low=0.0, low_open=True),
     "n_prefs": Int(1000, "number of labelled segment pairs N", low=1),
     "seg_length": Int(3, "segment length k (number of actions)", low=1, high=4),
     "iterations": Int(5000, "Adam iterations (full batch)", low=0),
@@ -151,7 +153,7 @@ def learn_both(mdp, segs, psi, p: dict, gen, backend: str) -> dict:
     """Label one dataset with ``p["label_model"]`` and learn a reward from it with each model (one replicate)."""
     pairs = sample_pairs(segs.n, p["n_prefs"], gen)
     z = preference_logit(p["label_model"], segs, pairs, mdp.w_true, mdp)
-    y = label_pairs(z, p["noise"], gen)
+    y = label_pairs(z, p["noise"], gen, temperature=p["label_temperature"])
     w0 = init_weights(gen, 1, mdp.n_features)
     out = {"n_segments": segs.n, "n_states": mdp.n_states, "n_sf_policies": psi.shape[0],
            "policy_gap": policy_gap(mdp)}

@@ -94,19 +94,22 @@ def preference_probability(model, segs, pairs, w, mdp, opt=None):
     return logistic(preference_logit(model, segs, pairs, w, mdp, opt))
 
 
-def label_pairs(z, noise: str, rng=None, *, tie_tol: float = 1e-9) -> np.ndarray:
+def label_pairs(z, noise: str, rng=None, *, tie_tol: float = 1e-9, temperature: float = 1.0) -> np.ndarray:
     """Soft labels y = P(s1 preferred) in {0, 0.5, 1} from logits z (spec §2.3).
 
     ``noiseless``: 1 if z > tie_tol, 0 if z < -tie_tol, else 0.5 (tie). ``stochastic``: 1 with probability
-    logistic(z), else 0 (one draw per pair from ``rng``).
+    logistic(z / temperature), else 0 (one draw per pair from ``rng``). The temperature (default 1, the
+    models' own, as in the authors' labeller) is a property of the labeller only: learning always uses
+    temperature 1, whose scale the learned reward absorbs (spec §2).
     """
     where = "label_pairs"
     noise = check_choice("noise", noise, LABEL_NOISE, where=where)
     tie_tol = check_float("tie_tol", tie_tol, low=0.0, where=where)
+    temperature = check_float("temperature", temperature, low=0.0, low_open=True, where=where)
     z = np.asarray(z, dtype=float)
     if not np.all(np.isfinite(z)):
         raise ParamError(where, "z", "finite logits", z)
     if noise == "noiseless":
         return np.where(z > tie_tol, 1.0, np.where(z < -tie_tol, 0.0, 0.5))
     gen = check_rng(rng, where=where)
-    return (gen.random(z.shape) < logistic(z)).astype(float)
+    return (gen.random(z.shape) < logistic(z / temperature)).astype(float)

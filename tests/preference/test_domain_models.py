@@ -217,3 +217,13 @@ def test_undiscounted_values_match_enumeration():
             continue
         best = np.maximum(best, V)
     np.testing.assert_allclose(best, opt.V, atol=1e-12)
+
+
+def test_label_temperature():
+    z = np.full(100_000, 2.0)
+    hot = label_pairs(z, "stochastic", np.random.default_rng(0), temperature=4.0).mean()
+    p = 1 / (1 + math.exp(-0.5))
+    assert abs(hot - p) < 4 * math.sqrt(p * (1 - p) / z.size)
+    np.testing.assert_array_equal(label_pairs(z, "noiseless", temperature=4.0), 1.0)
+    with pytest.raises(ParamError, match="temperature"):
+        label_pairs(z, "stochastic", np.random.default_rng(0), temperature=0.0)
