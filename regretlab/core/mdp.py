@@ -581,10 +581,11 @@ def greedy_policy(Q):
     return np.argmax(Q, axis=-1).astype(np.int64)
 
 
-def uniform_greedy_policy(Q, atol=1e-9):
+def uniform_greedy_policy(Q, atol=1e-9, *, relative=False):
     """Stochastic greedy policy, uniform over the actions within ``atol`` of max_a Q[..., s, a].
 
     The tie rule of specs/regret-preference.md §6 ("ties split uniformly", tolerance documented here).
+    With ``relative`` the tolerance is ``atol * max(1, max_{s,a} |Q[..., s, a]|)`` for each Q of the batch.
     Returns: (..., S, A) float64.
     """
     where = "uniform_greedy_policy"
@@ -592,6 +593,8 @@ def uniform_greedy_policy(Q, atol=1e-9):
     if Q.ndim < 2 or Q.shape[-1] == 0:
         _fail_shape(where, "Q", "(..., S, A)", Q)
     atol = check_float("atol", atol, low=0.0, where=where)
+    if check_bool("relative", relative, where=where):
+        atol = atol * np.maximum(1.0, np.abs(Q).max(axis=(-2, -1), keepdims=True))
     mask = Q >= Q.max(axis=-1, keepdims=True) - atol
     return mask / mask.sum(axis=-1, keepdims=True)
 

@@ -54,10 +54,7 @@ TIE_ATOL = 1e-9  # relative tolerance (times max(1, |Q|)) for "ties split unifor
 
 def greedy_uniform(Q) -> np.ndarray:
     """Greedy policy on Q (..., S, A) with ties (within 1e-9 max(1, |Q|)) split uniformly (spec §6 item 1)."""
-    Q = np.asarray(Q, dtype=float)
-    scale = np.maximum(1.0, np.abs(Q).max(axis=(-2, -1), keepdims=True))
-    mask = Q >= Q.max(axis=-1, keepdims=True) - TIE_ATOL * scale
-    return mask / mask.sum(axis=-1, keepdims=True)
+    return core_mdp.uniform_greedy_policy(Q, TIE_ATOL, relative=True)
 
 
 def policy_set(mdp: PreferenceMDP, rng, *, n_policies: int = 100, values=SF_VALUES_RANDOM,

@@ -15,7 +15,6 @@ segments apart, since the regret of §2.2 discounts with the gamma of V*.)
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 
@@ -205,7 +204,3 @@ def sample_pairs(n_segments: int, n_pairs: int, rng) -> np.ndarray:
     i, j = _unrank_pairs(np.asarray(r, dtype=np.int64))
     return np.stack([i, j], axis=1)
 
-
-def _check_pair_math():  # pragma: no cover - documentation of the unranking identity
-    assert all(_unrank_pairs(np.array([j * (j - 1) // 2 + i]))[1][0] == j for j in range(1, 50) for i in range(j))
-    assert math.comb(5, 2) == pair_count(5)

@@ -599,3 +599,9 @@ def test_import_compiles_nothing():
         "           k.forward_occupancy_batch, k.bellman_sweep))\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_uniform_greedy_policy_relative_tolerance():
+    Q = np.array([[[1000.0, 1000.0 - 5e-7, 0.0]], [[1.0, 1.0 - 5e-7, 0.0]]])
+    np.testing.assert_allclose(mdp.uniform_greedy_policy(Q, relative=True), [[[0.5, 0.5, 0]], [[1, 0, 0]]])
+    np.testing.assert_allclose(mdp.uniform_greedy_policy(Q), [[[1, 0, 0]], [[1, 0, 0]]])
