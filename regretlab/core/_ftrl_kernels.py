@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._detmath_kernels import exp_det
+
 _EPS = np.finfo(np.float64).eps
 
 
@@ -138,6 +140,24 @@ def hedge_row(L, eta, out):
     s = 0.0
     for a in range(A):
         w = np.exp(-eta * (L[a] - m))
+        out[a] = w
+        s += w
+    for a in range(A):
+        out[a] /= s
+
+
+@njit(cache=True)
+def hedge_row_det(L, eta, out):
+    """:func:`hedge_row` with the portable exponential ``exp_det`` (bit-identical to
+    :func:`regretlab.core.ftrl.hedge_rows_xp` and its plain-Python twin); the weights are summed left to
+    right."""
+    A = L.shape[0]
+    m = L[0]
+    for a in range(1, A):
+        m = min(m, L[a])
+    s = 0.0
+    for a in range(A):
+        w = exp_det(-eta * (L[a] - m))
         out[a] = w
         s += w
     for a in range(A):

@@ -36,7 +36,11 @@ __all__ = [
     "REFERENCES",
     "SimplexStepResult",
     "ftrl_stability",
+    "hedge_row_py",
+    "hedge_rows_xp",
     "hedge_step",
+    "log_barrier_row_py",
+    "log_barrier_rows_xp",
     "log_barrier_step",
     "tsallis_step",
 ]
@@ -316,6 +320,155 @@ def _step_p(regularizer: str, L: np.ndarray, eta: np.ndarray, alpha: float) -> n
     if regularizer == "tsallis":
         return _newton_step(L, (1.0 - alpha) * eta, 1.0 / (1.0 - alpha), 1e-14, 100)[0]
     return hedge_step(L, eta)
+
+
+# ------------------------------------------------------------------------------------------------------
+# Bit-identical twins of the Numba rows, for vectorised (NumPy / CuPy) and plain-Python backends.
+#
+# Area kernels call ``log_barrier_row`` / ``hedge_row_det`` of ``_ftrl_kernels`` per state inside their
+# episode loops; their NumPy backends solve many rows at once with the ``*_rows_xp`` functions below, and
+# their plain-Python references call the ``*_row_py`` functions. All three perform the same IEEE-754
+# operations in the same order (Kahan-compensated sums, the same bracket and stopping rules, the portable
+# exponential of ``regretlab.core.detmath``), so they return identical doubles (tests/core/test_ftrl.py).
+# They trust their inputs (finite float64 losses, eta > 0): the callers validate.
+
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def log_barrier_rows_xp(L, eta, xp=np, tol: float = 1e-14, max_iter: int = 100):
+    """Log-barrier step on every row of ``L`` (N, A) at once; returns (p (N, A), nu, n_iter, converged).
+
+    ``nu`` (N,) float64, ``n_iter`` (N,) int64, ``converged`` (N,) bool as the kernel's return values.
+
+    ``eta`` is a scalar or an (N,) array. Row i undergoes exactly the Newton/bisection updates of
+    ``_ftrl_kernels.log_barrier_row`` on ``L[i]`` (a finished row is frozen while others iterate).
+    """
+    N, A = L.shape
+    eta = xp.asarray(eta, dtype=xp.float64)
+    c = eta if eta.ndim == 0 else eta[:, None]
+    m = L[:, 0]
+    for a in range(1, A):
+        m = xp.minimum(m, L[:, a])
+    y = c * (L - m[:, None])
+    lo = xp.ones(N)
+    hi = xp.full(N, float(A))
+    nu = xp.ones(N)
+    n_iter = xp.zeros(N, dtype=xp.int64)
+    active = xp.ones(N, dtype=bool)
+    converged = xp.zeros(N, dtype=bool)
+    while bool(active.any()):
+        s = xp.zeros(N)
+        comp = xp.zeros(N)
+        d = xp.zeros(N)
+        for a in range(A):
+            r = 1.0 / (y[:, a] + nu)
+            yk = r - comp
+            t = s + yk
+            comp = (t - s) - yk
+            s = t
+            d = d + r * r
+        g = s - 1.0
+        done = active & (xp.abs(g) <= tol)
+        converged |= done
+        active &= ~done
+        up = g > 0.0
+        lo = xp.where(active & up, nu, lo)
+        hi = xp.where(active & ~up, nu, hi)
+        done = active & (hi - lo <= 4.0 * _EPS * hi)
+        converged |= done
+        active &= ~done
+        active &= n_iter < max_iter
+        with np.errstate(all="ignore"):
+            cand = nu + g / (1.0 * d)
+        ok = (lo < cand) & (cand < hi)
+        cand = xp.where(ok, cand, 0.5 * (lo + hi))
+        nu = xp.where(active, cand, nu)
+        n_iter = n_iter + active
+    s = xp.zeros(N)
+    comp = xp.zeros(N)
+    p = xp.empty_like(L)
+    for a in range(A):
+        pa = 1.0 / (y[:, a] + nu)
+        p[:, a] = pa
+        yk = pa - comp
+        t = s + yk
+        comp = (t - s) - yk
+        s = t
+    return p / s[:, None], nu, n_iter, converged
+
+
+def hedge_rows_xp(L, eta, xp=np):
+    """Hedge step on every row of ``L`` (N, A): bit-identical to ``_ftrl_kernels.hedge_row_det`` per row."""
+    from regretlab.core.detmath import exp_array
+
+    A = L.shape[-1]
+    eta = xp.asarray(eta, dtype=xp.float64)
+    c = eta if eta.ndim == 0 else eta[:, None]
+    m = L[:, 0]
+    for a in range(1, A):
+        m = xp.minimum(m, L[:, a])
+    w = exp_array(-c * (L - m[:, None]), xp)
+    s = w[:, 0]
+    for a in range(1, A):
+        s = s + w[:, a]
+    return w / s[:, None]
+
+
+def log_barrier_row_py(L, eta: float, tol: float = 1e-14, max_iter: int = 100) -> list:
+    """Plain-Python twin of ``_ftrl_kernels.log_barrier_row`` for one row (a sequence of floats).
+
+    Returns the policy as a list of floats (same doubles as the kernel; reference backends use it).
+    """
+    A = len(L)
+    m = min(float(x) for x in L)
+    y = [eta * (float(x) - m) for x in L]
+    lo, hi, nu, n_iter = 1.0, float(A), 1.0, 0
+    while True:
+        s = comp = d = 0.0
+        for ya in y:
+            r = 1.0 / (ya + nu)
+            yk = r - comp
+            t = s + yk
+            comp = (t - s) - yk
+            s = t
+            d += r * r
+        g = s - 1.0
+        if abs(g) <= tol:
+            break
+        if g > 0.0:
+            lo = nu
+        else:
+            hi = nu
+        if hi - lo <= 4.0 * _EPS * hi or n_iter >= max_iter:
+            break
+        cand = nu + g / (1.0 * d)
+        if not (lo < cand < hi):
+            cand = 0.5 * (lo + hi)
+        nu = cand
+        n_iter += 1
+    p = [1.0 / (ya + nu) for ya in y]
+    s = comp = 0.0
+    for pa in p:
+        yk = pa - comp
+        t = s + yk
+        comp = (t - s) - yk
+        s = t
+    return [pa / s for pa in p]
+
+
+def hedge_row_py(L, eta: float) -> list:
+    """Plain-Python twin of ``_ftrl_kernels.hedge_row_det`` for one row (a sequence of floats).
+
+    Returns the policy as a list of floats (same doubles as the kernel; reference backends use it).
+    """
+    from regretlab.core.detmath import exp_scalar
+
+    m = min(float(x) for x in L)
+    w = [exp_scalar(-eta * (float(x) - m)) for x in L]
+    s = 0.0
+    for x in w:
+        s += x
+    return [x / s for x in w]
 
 
 # ------------------------------------------------------------------------------------------------------

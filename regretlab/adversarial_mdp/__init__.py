@@ -1,0 +1,19 @@
+"""Adversarial linear MDPs: log-barrier FTRL policy optimisation, the magnitude-reduced estimator and the
+baselines they improve on [DLWZ23, LWL21] (specs/adversarial-linear-mdp.md).
+
+- :mod:`.instances`: random linear MDPs with exactly linear Q (simplex or tabular features), oblivious
+  adversaries, the exact best-fixed-policy benchmark.
+- :mod:`.algorithms`: the algorithms and their theorem parameters.
+- :mod:`.simulate`: the episode loop on every backend (Numba kernel, NumPy/CuPy, plain-Python reference).
+- :mod:`.estimators`: covariance-inverse estimators (exact, empirical, MGR), the loss estimator and the
+  dilated bonus as standalone functions, for tests and notebooks.
+- :mod:`.experiments`: the registered sweep ``adversarial_mdp.regret`` and the theorem plot.
+
+Nothing here compiles or imports Numba at import time.
+"""
+from .algorithms import ALGORITHMS, AlgorithmSpec, algorithm_spec
+from .instances import ADVERSARIES, FEATURES, Adversary, LinearMDP, adversary, benchmark_values, linear_mdp
+from .simulate import pseudo_regret, simulate
+
+__all__ = ["ADVERSARIES", "ALGORITHMS", "FEATURES", "Adversary", "AlgorithmSpec", "LinearMDP", "adversary",
+           "algorithm_spec", "benchmark_values", "linear_mdp", "pseudo_regret", "simulate"]
