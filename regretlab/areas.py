@@ -7,4 +7,5 @@ AREAS = (
     "regretlab.starc.experiments",
     "regretlab.mass_balance.experiments",
     "regretlab.preference.experiments",
+    "regretlab.adversarial_mdp.experiments",
 )

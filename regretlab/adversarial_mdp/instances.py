@@ -24,6 +24,9 @@ replicate) only, so every algorithm and every K of a sweep sees the same sequenc
 - ``switching``: Bernoulli with piecewise-constant means; block i covers episodes [2^i - 1, 2^(i+1) - 1)
   (geometrically growing) and lowers coordinate i mod d by ``gap`` instead of coordinate 0, so the best
   fixed policy of a prefix keeps changing.
+- ``drifting``: Bernoulli whose means drift linearly over the K episodes from "coordinate 0 lowered by
+  ``gap``" to "coordinate 1 lowered by ``gap``" (64 equal blocks, or K if fewer; d >= 2): the best fixed
+  policy of a prefix moves slowly from one coordinate to the other (adversarially drifting losses).
 
 The means form a table (n_blocks, H, d) with block starts; kernels read it, so drawing the losses costs
 O(H d) memory whatever K is.
@@ -51,8 +54,9 @@ __all__ = [
 ]
 
 FEATURES = ("simplex", "tabular")
-ADVERSARIES = ("stochastic_gap", "uniform", "switching")
+ADVERSARIES = ("stochastic_gap", "uniform", "switching", "drifting")
 LOSS_KEY = 2**32 - 3  # spawn_key slot of the per-replicate loss streams (independent of the cell)
+DRIFT_BLOCKS = 64
 INSTANCE_KEY = 2**32 - 4  # spawn_key slot of the instance (independent of cell and replicate)
 
 
@@ -200,6 +204,16 @@ def adversary(name: str, horizon: int, dim: int, n_episodes: int, rng, *, gap: f
         m = base.copy()
         m[:, 0] -= gap
         return Adversary(m[None], np.zeros(1, dtype=np.int64), True, name)
+    if name == "drifting":
+        if d < 2:
+            raise ParamError(where, "dim", ">= 2 for the drifting adversary (it moves between coordinates 0 and 1)", d)
+        n_blocks = min(DRIFT_BLOCKS, K)
+        w = np.arange(n_blocks) / max(n_blocks - 1, 1)
+        means = np.repeat(base[None], n_blocks, axis=0)
+        means[:, :, 0] -= gap * (1.0 - w)[:, None]
+        means[:, :, 1] -= gap * w[:, None]
+        starts = (np.arange(n_blocks) * K) // n_blocks
+        return Adversary(means, starts.astype(np.int64), True, name)
     n_blocks = max(1, int(np.floor(np.log2(K + 1))))
     starts = np.array([2**i - 1 for i in range(n_blocks)], dtype=np.int64)
     means = np.repeat(base[None], n_blocks, axis=0)
@@ -214,9 +228,10 @@ def loss_key(seed: int, replicate: int) -> np.uint64:
     return ss.generate_state(1, dtype=np.uint64)[0]
 
 
-def instance_rng(seed: int, instance: int) -> np.random.Generator:
-    """Generator of instance number ``instance`` of a sweep seed (independent of cells and replicates)."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(INSTANCE_KEY, instance)))
+def instance_rng(seed: int, instance: int, part: int = 0) -> np.random.Generator:
+    """Generator of instance number ``instance`` of a sweep seed (independent of cells and replicates);
+    ``part`` 0 draws the MDP, 1 the adversary's means, so changing one does not move the other."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(INSTANCE_KEY, instance, part)))
 
 
 def episode_losses(adv: Adversary, key, k0: int, k1: int) -> np.ndarray:

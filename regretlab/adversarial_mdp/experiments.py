@@ -1,0 +1,225 @@
+"""Registered adversarial-linear-MDP experiments (``regretlab list``) and the theorem plot [DLWZ23, LWL21].
+
+``adversarial_mdp.regret``: one cell = one algorithm run for K episodes on one linear MDP against one
+oblivious adversary; each replicate is an independent learner (its own randomness, keyed by (seed, cell,
+replicate)) facing its own loss draws (keyed by (seed, replicate) only, so every algorithm and every K of a
+sweep sees the same loss sequence, a prefix of it; spec §7.2). The MDP and the adversary's means come from
+``instance`` (keyed by (seed, instance) only): every cell of a sweep plays the same instance unless the
+sweep varies ``instance`` (spec §9: "use the same instance for all K").
+
+Outputs per replicate: the pseudo-regret R_K = sum_k V^{pi_k}_k(s_0) - min_pi sum_k V^pi_k(s_0) (exact:
+occupancy forward pass for the learner, backward induction for the benchmark), the regret curve at
+log-spaced checkpoints, and the algorithm's diagnostics; per cell: the checkpoints and the resolved
+eta, beta, gamma (so the manifest and the results show the constants actually used).
+
+Plot kind ``adversarial_mdp.regret_vs_K`` (spec §9): (A) log-log mean final regret against K with 95%
+t-bands, the fitted slope of each algorithm over the top decade of K with a replicate-bootstrap CI in the
+legend, and dashed slope-1/2 and slope-2/3 references; (B) R_K / sqrt(K) against K; (C) the mean regret
+curve of each algorithm at the largest K. The slopes are also written next to the figure as
+``<stem>.slopes.csv``.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from regretlab.core.registry import Choice, Float, Int, experiment, plotter
+from regretlab.core.validate import ParamError
+
+from .algorithms import ALGORITHMS, algorithm_spec
+from .instances import ADVERSARIES, FEATURES, adversary, instance_rng, linear_mdp, loss_key
+from .simulate import DIAGNOSTICS, pseudo_regret, simulate
+
+REFERENCES = {
+    "DLWZ23": "Dai, Luo, Wei, Zimmert. Refined Regret for Adversarial MDPs with Linear Function "
+              "Approximation. ICML 2023, PMLR 202:6726-6759, arXiv 2301.12942 (Algorithms 1 and 2).",
+    "LWL21": "Luo, Wei, Lee. Policy Optimization in Adversarial MDPs: Improved Exploration via Dilated "
+             "Bonuses. NeurIPS 2021, arXiv 2107.08346 (linear-Q with a simulator, dilated bonus).",
+}
+
+REGRET_PARAMS = {
+    "algorithm": Choice("alg1", "alg1 (log-barrier FTRL, [DLWZ23] Alg. 1), alg2_reconstructed (magnitude-"
+                        "reduced estimator, spec §4 reconstruction), lwl21 (the K^(2/3) baseline), hedge_po "
+                        "(no bonus), full_info (exact Q), uniform", choices=ALGORITHMS),
+    "K": Int(10_000, "number of episodes", low=1),
+    "H": Int(3, "horizon (layers)", low=1),
+    "width": Int(3, "states per layer after the first (layer 0 has one state)", low=1),
+    "A": Int(3, "number of actions", low=2),
+    "d": Int(6, "feature dimension (tabular features: must equal width * A)", low=1),
+    "features": Choice("simplex", "simplex (Dirichlet features, low-rank transitions) or tabular (one-hot)",
+                       choices=FEATURES),
+    "alpha_phi": Float(0.3, "Dirichlet concentration of the features", low=0.0, low_open=True),
+    "alpha_nu": Float(0.5, "Dirichlet concentration of the latent next-state laws", low=0.0, low_open=True),
+    "adversary": Choice("stochastic_gap", "oblivious loss sequence (spec §7.2; drifting needs d >= 2)",
+                        choices=ADVERSARIES),
+    "gap": Float(0.15, "how much the cheapest coordinate's Bernoulli mean is lowered", low=0.0, high=0.3),
+    "instance": Int(0, "instance number: the MDP and the adversary's means (shared by all cells)", low=0),
+    "c_eta": Float(1.0, "multiplier of the theorem's learning rate eta", low=0.0, low_open=True),
+    "c_beta": Float(1.0, "multiplier of the bonus coefficient beta", low=0.0, low_open=True),
+    "c_gamma": Float(1.0, "multiplier of the covariance regulariser gamma", low=0.0, low_open=True),
+    "eta": Float(0.0, "learning rate override (0: the theorem's value times c_eta)", low=0.0),
+    "beta": Float(0.0, "bonus coefficient override (0: the default times c_beta)", low=0.0),
+    "gamma": Float(0.0, "covariance regulariser override (0: the default times c_gamma)", low=0.0),
+    "n_checkpoints": Int(20, "log-spaced checkpoints of the regret curve (1 and K included)", low=2),
+}
+
+REGRET_OUTPUTS = {
+    "regret": "(R,) pseudo-regret after K episodes against the best fixed policy in hindsight",
+    "regret_curve": "(R, C) pseudo-regret of each prefix k at the checkpoints",
+    "regret_over_sqrtK": "(R,) regret / sqrt(K)",
+    "expected_loss": "(R,) sum over episodes of the learner's exact expected loss",
+    "benchmark": "(R,) total loss of the best fixed policy in hindsight (exact backward induction)",
+    "checkpoints": "(C,) episode counts of the curve",
+    "min_qhat": "(R,) smallest estimated loss Qhat (0 for full_info and uniform, which estimate nothing)",
+    "max_qhat": "(R,) largest estimated loss Qhat (0 for full_info and uniform)",
+    "max_eta_C": "(R,) largest |eta C| of the cumulative estimates",
+    "max_eta_B": "(R,) largest eta B of the dilated bonus",
+    "ftrl_nonconverged": "(R,) log-barrier steps whose Newton solve did not reach the tolerance",
+    "eta": "() learning rate used", "beta": "() bonus coefficient used", "gamma": "() covariance regulariser used",
+}
+
+
+def _check_regret(p: dict) -> None:
+    where = "adversarial_mdp.regret"
+    if p["features"] == "tabular" and p["d"] != p["width"] * p["A"]:
+        raise ParamError(where, "d", f"width * A = {p['width'] * p['A']} with tabular features", p["d"])
+    if p["adversary"] == "drifting" and p["d"] < 2:
+        raise ParamError(where, "d", ">= 2 for the drifting adversary", p["d"])
+
+
+def regret_instance(p: dict, seed: int):
+    """(mdp, adversary) of a resolved cell: functions of (seed, instance) and the instance parameters."""
+    mdp = linear_mdp(p["H"], p["width"], p["A"], None if p["features"] == "tabular" else p["d"],
+                     instance_rng(seed, p["instance"], 0), features=p["features"], alpha_phi=p["alpha_phi"],
+                     alpha_nu=p["alpha_nu"])
+    adv = adversary(p["adversary"], p["H"], mdp.dim, p["K"], instance_rng(seed, p["instance"], 1), gap=p["gap"])
+    return mdp, adv
+
+
+@experiment(
+    "adversarial_mdp.regret",
+    summary="Regret of policy optimisation in an adversarial linear MDP with a simulator (DLWZ23 vs LWL21)",
+    params=REGRET_PARAMS,
+    small={"K": 60, "n_checkpoints": 5},
+    outputs=REGRET_OUTPUTS,
+    curves={"regret_curve": "checkpoints"},
+    cite=("DLWZ23", "LWL21"),
+    check=_check_regret,
+)
+def run_regret(params: dict, seeds, backend: str) -> dict:
+    from regretlab.core.stats import log_checkpoints
+
+    p = params
+    mdp, adv = regret_instance(p, seeds.seed)
+    K = p["K"]
+    spec = algorithm_spec(p["algorithm"], K, p["A"], mdp.dim, p["H"], c_eta=p["c_eta"], c_beta=p["c_beta"],
+                          c_gamma=p["c_gamma"], eta=p["eta"], beta=p["beta"], gamma=p["gamma"],
+                          where="adversarial_mdp.regret")
+    ck = log_checkpoints(K, p["n_checkpoints"])
+    lkeys = np.array([loss_key(seeds.seed, seeds.start + i) for i in range(seeds.replicates)], dtype=np.uint64)
+    out = simulate(mdp, adv, spec, K, ck, seeds.keys, lkeys, backend=backend)
+    reg = pseudo_regret(mdp, out["cum"], out["G"])
+    res = {"regret": reg[:, -1], "regret_curve": reg, "regret_over_sqrtK": reg[:, -1] / np.sqrt(K),
+           "expected_loss": out["cum"][:, -1], "benchmark": out["cum"][:, -1] - reg[:, -1], "checkpoints": ck}
+    diag = out["diagnostics"]
+    for j, name in enumerate(DIAGNOSTICS):
+        col = diag[:, j].copy()
+        col[~np.isfinite(col)] = 0.0  # +-inf: no estimate was formed (full_info, uniform)
+        res[name] = col
+    res.update(eta=np.float64(spec.eta), beta=np.float64(spec.beta), gamma=np.float64(spec.gamma))
+    return res
+
+
+# ---------------------------------------------------------------------------------------------------
+# The theorem plot
+
+def _top_decade(K: np.ndarray) -> np.ndarray:
+    """Columns with K >= K_max / 10 (at least the last three)."""
+    sel = np.flatnonzero(K >= K.max() / 10.0)
+    return sel if sel.size >= 3 else np.arange(max(0, K.size - 3), K.size)
+
+
+def slope_table(res, spec: dict) -> list[dict]:
+    """Per group (algorithm, ...): K grid, mean final regret, and the bootstrap log-log slope fit over the
+    top decade of K (``fit`` None with ``why`` when it cannot be formed: < 3 K values or non-positive mean)."""
+    from regretlab.core.plots import group_cells
+    from regretlab.core.stats import loglog_slope_bootstrap
+
+    rows = []
+    for label, cells in group_cells(res, spec, "K").items():
+        Ks = np.array([c["params"]["K"] for c in cells], dtype=float)
+        arrs = [res.cell(c["index"]) for c in cells]
+        R = min(a["regret"].size for a in arrs)
+        Y = np.stack([a["regret"][:R] for a in arrs], axis=1)
+        fit, why = None, ""
+        top = _top_decade(Ks)
+        try:
+            fit = loglog_slope_bootstrap(Ks[top], Y[:, top], rng=int(spec.get("bootstrap_seed", 0)))
+        except ParamError as e:
+            why = str(e)
+        rows.append({"label": label, "cells": cells, "arrays": arrs, "K": Ks, "Y": Y, "fit": fit, "why": why,
+                     "fit_K": Ks[top]})
+    return rows
+
+
+@plotter("adversarial_mdp.regret_vs_K")
+def plot_regret_vs_K(res, spec: dict, stem):
+    """Spec §9: log-log regret vs K with slopes, R/sqrt(K) vs K, and the regret curves at the largest K."""
+    from regretlab.core.plotting import make_figure, plot_curves, plot_points_with_fit, plot_reference, save_figure
+    from regretlab.core.stats import mean_band
+
+    rows = slope_table(res, spec)
+    fig, axes = make_figure(1, 3, figsize=(18.0, 5.2), squeeze=False)
+    a, b, c = axes[0]
+    curves, x_curve, anchor = {}, None, None
+    for row in rows:
+        name = row["label"].replace("algorithm=", "") or "regret"
+        m, lo, hi = (np.asarray(v, dtype=float) for v in mean_band(row["Y"]))
+        pos = m > 0
+        lab = name if row["fit"] is not None else f"{name} (no fit: mean <= 0 or < 3 K)"
+        if np.any(pos):
+            plot_points_with_fit(a, row["K"][pos], m[pos], np.minimum(np.maximum(lo[pos], m[pos] * 1e-3), m[pos]),
+                                 hi[pos], lab, fit=row["fit"], xlabel="episodes K",
+                                 ylabel="pseudo-regret R_K (mean, 95% band)")
+            if anchor is None:
+                anchor = (row["K"][pos][0], m[pos][0])
+        s = np.sqrt(row["K"])
+        (ln,) = b.plot(row["K"], m / s, marker="o", label=name)
+        b.fill_between(row["K"], lo / s, hi / s, color=ln.get_color(), alpha=0.2)
+        last = row["arrays"][-1]
+        curves[name] = last["regret_curve"]
+        x_curve = last["checkpoints"]
+    if anchor is not None:
+        Kg = np.geomspace(min(r["K"].min() for r in rows), max(r["K"].max() for r in rows), 50)
+        for slope, style in ((0.5, ":"), (2.0 / 3.0, "-.")):
+            plot_reference(a, Kg, anchor[1] * (Kg / anchor[0]) ** slope, f"slope {slope:.2g} reference", style)
+    a.set_title(spec.get("title", res.manifest["config"].get("title") or "regret vs K"), fontsize=9)
+    a.legend(fontsize=7)
+    b.set_xscale("log")
+    b.set_xlabel("episodes K")
+    b.set_ylabel("R_K / sqrt(K)")
+    b.set_title("flat for sqrt(K) rates, rising like K^(1/6) for K^(2/3)", fontsize=9)
+    b.legend(fontsize=7)
+    if curves:
+        Kmax = int(max(r["K"].max() for r in rows))
+        plot_curves(c, x_curve, curves, logx=True, xlabel="episode k", ylabel="pseudo-regret of the prefix",
+                    title=f"regret curves at K = {Kmax}")
+        c.legend(fontsize=7)
+    paths = list(save_figure(fig, stem))
+    csv_path = Path(f"{stem}.slopes.csv")
+    with csv_path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["group", "K_fitted", "slope", "ci_low", "ci_high", "n_boot_invalid", "mean_regret_at_Kmax",
+                    "note"])
+        for row in rows:
+            fit = row["fit"]
+            kfit = " ".join(f"{k:g}" for k in row["fit_K"])
+            mean_last = float(row["Y"][:, -1].mean())
+            if fit is None:
+                w.writerow([row["label"], kfit, "", "", "", "", f"{mean_last:.6g}", row["why"]])
+            else:
+                w.writerow([row["label"], kfit, f"{fit.slope:.4f}", f"{fit.ci_low:.4f}", f"{fit.ci_high:.4f}",
+                            fit.n_boot_invalid, f"{mean_last:.6g}", ""])
+    return paths + [csv_path]
