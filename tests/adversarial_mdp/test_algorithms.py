@@ -196,3 +196,57 @@ def test_registered_experiment_refuses_bad_cells_before_work():
             exp.resolve(given)
     p = exp.resolve({"features": "tabular", "d": 9})
     assert p["d"] == 9
+
+
+# ---------------------------------------------------------------------------------------------------
+# Covariance-inverse estimators (spec §2.4 and test item 5)
+
+from regretlab.adversarial_mdp import estimators as est_mod  # noqa: E402
+
+
+def test_exact_inverse_matches_numpy_and_refuses_singular():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(3, 5, 4))
+    S = np.einsum("bni,bnj->bij", X, X) / 5
+    np.testing.assert_allclose(est_mod.exact_inverse(S, 0.1), np.linalg.inv(S + 0.1 * np.eye(4)), rtol=1e-10)
+    with pytest.raises(ParamError, match="gamma"):
+        est_mod.exact_inverse(np.zeros((3, 3)), 0.0)
+
+
+def test_mgr_mean_by_monte_carlo_and_scalar_closed_form():
+    """2 x 2 example: the mean of 100,000 MGR draws matches (gamma I + Sigma)^{-1}(I - (I - cY)^{M+1})."""
+    rng = np.random.default_rng(1)
+    atoms = np.array([[0.9, 0.1], [0.2, 0.7], [0.5, 0.5]])
+    w = np.array([0.5, 0.3, 0.2])
+    Sigma = np.einsum("k,ki,kj->ij", w, atoms, atoms)
+    gamma, c, M, R = 0.05, 0.5, 12, 100_000
+    phi = atoms[rng.choice(3, size=(R, M), p=w)]
+    draws = est_mod.mgr_inverse(phi, gamma, c)
+    want = est_mod.mgr_mean(Sigma, gamma, c, M)
+    closed = np.linalg.inv(gamma * np.eye(2) + Sigma) @ (
+        np.eye(2) - np.linalg.matrix_power(np.eye(2) - c * (gamma * np.eye(2) + Sigma), M + 1))
+    np.testing.assert_allclose(want, closed, rtol=1e-10)
+    se = draws.std(0) / np.sqrt(R)
+    assert np.all(np.abs(draws.mean(0) - want) <= 5 * se)
+    # scalar case: d = 1, Y = gamma + x^2 deterministic -> c sum_m (1 - cY)^m exactly
+    x = np.full((1, 7, 1), 0.6)
+    Y = gamma + 0.36
+    assert est_mod.mgr_inverse(x, gamma, c)[0, 0, 0] == pytest.approx(c * sum((1 - c * Y) ** m for m in range(8)))
+    with pytest.raises(ParamError, match="c"):
+        est_mod.mgr_inverse(np.ones((1, 3, 2)), 0.5, 1.0)  # c (gamma + ||phi||^2) = 2.5 > 1
+
+
+def test_empirical_inverse_converges_and_is_bounded():
+    mdp = linear_mdp(3, 3, 3, 4, 0)
+    pi = np.random.default_rng(2).dirichlet(np.ones(3), size=(3, 3))
+    q = npb.occupancy(pi[None], mdp.P, mdp.n_states)[0, 1]
+    Sigma = np.einsum("sa,sai,saj->ij", q, mdp.phi[1], mdp.phi[1])
+    gamma = 0.05
+    exact = est_mod.exact_inverse(Sigma, gamma)
+    errs = []
+    for N in (100, 10_000, 1_000_000):
+        X = est_mod.layer_feature_samples(mdp, pi, 1, N, N)
+        E = est_mod.empirical_inverse(X, gamma)
+        assert np.linalg.norm(E, 2) <= 1.0 / gamma + 1e-9
+        errs.append(np.linalg.norm(E - exact, 2) / np.linalg.norm(exact, 2))
+    assert errs[2] < 0.05 and errs[2] < errs[0]
