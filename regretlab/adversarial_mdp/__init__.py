@@ -5,8 +5,8 @@ baselines they improve on [DLWZ23, LWL21] (specs/adversarial-linear-mdp.md).
   adversaries, the exact best-fixed-policy benchmark.
 - :mod:`.algorithms`: the algorithms and their theorem parameters.
 - :mod:`.simulate`: the episode loop on every backend (Numba kernel, NumPy/CuPy, plain-Python reference).
-- :mod:`.estimators`: covariance-inverse estimators (exact, empirical, MGR), the loss estimator and the
-  dilated bonus as standalone functions, for tests and notebooks.
+- :mod:`.estimators`: covariance-inverse estimators (exact, empirical, MGR) and layer-feature sampling,
+  for tests and notebooks (the episode loop uses the exact covariance).
 - :mod:`.experiments`: the registered sweep ``adversarial_mdp.regret`` and the theorem plot.
 
 Nothing here compiles or imports Numba at import time.
