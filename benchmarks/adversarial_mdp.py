@@ -29,28 +29,13 @@ or ``regretlab bench adversarial_mdp [--quick]``.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
+from _common import best_of, cpu_backends, machine, write_json
 
 H, WIDTH, R = 3, 3, 16
 
-
-def _best_of(fn, repeat=3, sync=None):
-    fn()  # warm-up (compilation, allocations)
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        if sync:
-            sync()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def _runner(backend, A, d, K, reps):
@@ -70,27 +55,13 @@ def _flops(A, d):
     return H * (2 * n * A * d * d + d**3 / 3 + 2 * n * A * d * d + 8 * 4 * n * A)
 
 
-def _machine():
-    import numba
-
-    return {"python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
-            "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "numba_threads": numba.config.NUMBA_NUM_THREADS}
-
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     ap.add_argument("--out", default="bench-results/adversarial_mdp.json", help="JSON output file")
     args = ap.parse_args(argv)
-    from regretlab.core.backends import cupy_available
-
-    backends = ["numba", "numpy"] + (["cupy"] if cupy_available() else [])
-    sync = None
-    if "cupy" in backends:
-        import cupy
-
-        sync = cupy.cuda.Device().synchronize
+    backends, sync = cpu_backends()
     if args.quick:
         sizes = [(3, 6), (3, 16), (8, 6)]
         k_fast, k_np, k_ref = 500, 40, 5
@@ -102,13 +73,13 @@ def main(argv=None) -> int:
         res = {}
         for be in backends:
             K = k_fast if be == "numba" else k_np
-            res[be] = R * K / _best_of(_runner(be, A, d, K, R), sync=sync if be == "cupy" else None)
-        res["reference"] = k_ref / _best_of(_runner("python", A, d, k_ref, 1), repeat=1)
+            res[be] = R * K / best_of(_runner(be, A, d, K, R), sync=sync if be == "cupy" else None)
+        res["reference"] = k_ref / best_of(_runner("python", A, d, k_ref, 1), repeat=1)
         rows.append({"A": A, "d": d, "H": H, "width": WIDTH, "replicates": R, "unit": "replicate x episode",
                      "flops_per_episode": _flops(A, d), "per_second": res})
 
     names = backends + ["reference"]
-    cores = _machine()["numba_threads"]
+    cores = machine()["numba_threads"]
     print(f"{'A':>3} {'d':>3} " + " ".join(f"{n:>12}" for n in names) + "  numba/numpy  numba/ref"
           + ("  cupy/numpy" if "cupy" in backends else "") + "  us/ep/core  flops/ep  GFlop/s/core")
     for r in rows:
@@ -120,11 +91,8 @@ def main(argv=None) -> int:
         us = 1e6 * cores / ps["numba"]
         line += f"  {us:>10.2f}  {r['flops_per_episode']:>8.0f}  {r['flops_per_episode'] / us / 1e3:>12.2f}"
         print(line)
-    payload = {"benchmark": "adversarial_mdp", "quick": args.quick, "machine": _machine(), "rows": rows}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"written: {out}", file=sys.stderr)
+    payload = {"benchmark": "adversarial_mdp", "quick": args.quick, "machine": machine(), "rows": rows}
+    write_json(payload, args.out)
     return 0
 
 

@@ -30,26 +30,9 @@ or ``regretlab bench mass_balance [--quick]``.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
-import time
-from pathlib import Path
 
-import numpy as np
-
-
-def _best_of(fn, repeat=3, sync=None):
-    fn()  # warm-up (compilation, allocations)
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        if sync:
-            sync()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from _common import best_of, cpu_backends, machine, write_json
 
 
 def _instance(V):
@@ -72,27 +55,13 @@ def _run_train(backend, V, N, R, steps):
     return lambda: simulate_training(z, c, N, steps, trials=R, seed=0, record_every=steps, backend=backend)
 
 
-def _machine():
-    import numba
-
-    return {"python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
-            "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "numba_threads": numba.config.NUMBA_NUM_THREADS}
-
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     ap.add_argument("--out", default="bench-results/mass_balance.json", help="JSON output file")
     args = ap.parse_args(argv)
-    from regretlab.core.backends import cupy_available
-
-    backends = ["numba", "numpy"] + (["cupy"] if cupy_available() else [])
-    sync = None
-    if "cupy" in backends:
-        import cupy
-
-        sync = cupy.cuda.Device().synchronize
+    backends, sync = cpu_backends()
     if args.quick:
         one = [(2000, 8, 200), (20000, 512, 50)]
         train = [(20000, 16, 2, 10), (20000, 4096, 2, 10)]
@@ -103,17 +72,17 @@ def main(argv=None) -> int:
     for V, N, R in one:
         res = {}
         for be in backends:
-            res[be] = R * V / _best_of(_run_one_step(be, V, N, R), sync=sync if be == "cupy" else None)
+            res[be] = R * V / best_of(_run_one_step(be, V, N, R), sync=sync if be == "cupy" else None)
         r_ref = max(1, min(R, 4))
-        res["reference"] = r_ref * V / _best_of(_run_one_step("python", V, N, r_ref), repeat=1)
+        res["reference"] = r_ref * V / best_of(_run_one_step("python", V, N, r_ref), repeat=1)
         rows.append({"workload": "one_step", "V": V, "N": N, "trials": R, "steps": 1, "unit": "trial x token",
                      "per_second": res})
     for V, N, R, steps in train:
         res = {}
         for be in backends:
-            res[be] = R * V * steps / _best_of(_run_train(be, V, N, R, steps), sync=sync if be == "cupy" else None)
+            res[be] = R * V * steps / best_of(_run_train(be, V, N, R, steps), sync=sync if be == "cupy" else None)
         s_ref = 2
-        res["reference"] = V * s_ref / _best_of(_run_train("python", V, N, 1, s_ref), repeat=1)
+        res["reference"] = V * s_ref / best_of(_run_train("python", V, N, 1, s_ref), repeat=1)
         rows.append({"workload": "train", "V": V, "N": N, "trials": R, "steps": steps,
                      "unit": "trial x token x step", "per_second": res})
 
@@ -121,7 +90,7 @@ def main(argv=None) -> int:
     print(f"{'workload':9} {'V':>7} {'N':>6} {'trials':>6} " + " ".join(f"{n:>14}" for n in names)
           + "  numba/numpy  numba/ref" + ("  cupy/numpy" if "cupy" in backends else "")
           + "  ns/update/core")
-    cores = _machine()["numba_threads"]
+    cores = machine()["numba_threads"]
     for r in rows:
         ps = r["per_second"]
         line = f"{r['workload']:9} {r['V']:>7} {r['N']:>6} {r['trials']:>6} " + \
@@ -131,11 +100,8 @@ def main(argv=None) -> int:
             line += f"  {ps['cupy'] / ps['numpy']:>10.1f}"
         line += f"  {1e9 * cores / ps['numba']:>14.1f}"
         print(line)
-    payload = {"benchmark": "mass_balance", "quick": args.quick, "machine": _machine(), "rows": rows}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"written: {out}", file=sys.stderr)
+    payload = {"benchmark": "mass_balance", "quick": args.quick, "machine": machine(), "rows": rows}
+    write_json(payload, args.out)
     return 0
 
 

@@ -27,26 +27,10 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
-
-
-def _best_of(fn, repeat=3, sync=None):
-    fn()
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        if sync:
-            sync()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from _common import best_of, cpu_backends, machine, write_json
 
 
 def _problem(N, B):
@@ -73,27 +57,13 @@ def _fit(model, segs, psi, data, w0, iters, backend):
     return lambda: L.fit(rows, psi if model == "regret" else None, w0=w0, iterations=iters, backend=backend)
 
 
-def _machine():
-    import numba
-
-    return {"python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
-            "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "numba_threads": numba.config.NUMBA_NUM_THREADS}
-
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     ap.add_argument("--out", default="bench-results/preference.json", help="JSON output file")
     args = ap.parse_args(argv)
-    from regretlab.core.backends import cupy_available
-
-    backends = ["numba", "numpy"] + (["cupy"] if cupy_available() else [])
-    sync = None
-    if "cupy" in backends:
-        import cupy
-
-        sync = cupy.cuda.Device().synchronize
+    backends, sync = cpu_backends()
     sizes = [(300, 2, 200), (3000, 2, 100)] if args.quick else [(300, 8, 500), (3000, 8, 200), (30000, 2, 50)]
     rows = []
     for model in ("regret", "partial_return"):
@@ -101,15 +71,15 @@ def main(argv=None) -> int:
             segs, psi, data, w0 = _problem(N, B)
             res = {}
             for be in backends:
-                t = _best_of(_fit(model, segs, psi, data, w0, iters, be), sync=sync if be == "cupy" else None)
+                t = best_of(_fit(model, segs, psi, data, w0, iters, be), sync=sync if be == "cupy" else None)
                 res[be] = N * B * iters / t
             it_ref = 2
-            t = _best_of(_fit(model, segs, psi, data[:1], w0[:1], it_ref, "python"), repeat=1)
+            t = best_of(_fit(model, segs, psi, data[:1], w0[:1], it_ref, "python"), repeat=1)
             res["reference"] = N * it_ref / t
             rows.append({"model": model, "N": N, "datasets": B, "iterations": iters,
                          "unit": "row x iteration", "per_second": res})
     names = backends + ["reference"]
-    cores = _machine()["numba_threads"]
+    cores = machine()["numba_threads"]
     print(f"{'model':15} {'N':>6} {'B':>3} " + " ".join(f"{n:>12}" for n in names)
           + "  numba/numpy  numba/ref  ns/row-iter/core")
     for r in rows:
@@ -117,11 +87,8 @@ def main(argv=None) -> int:
         print(f"{r['model']:15} {r['N']:>6} {r['datasets']:>3} " + " ".join(f"{ps[n]:>12.3e}" for n in names)
               + f"  {ps['numba'] / ps['numpy']:>11.1f}  {ps['numba'] / ps['reference']:>9.0f}"
               + f"  {1e9 * cores / ps['numba']:>16.1f}")
-    payload = {"benchmark": "preference", "quick": args.quick, "machine": _machine(), "rows": rows}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"written: {out}", file=sys.stderr)
+    payload = {"benchmark": "preference", "quick": args.quick, "machine": machine(), "rows": rows}
+    write_json(payload, args.out)
     return 0
 
 

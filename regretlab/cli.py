@@ -254,6 +254,8 @@ def cmd_bench(args) -> int:
         print(f"regretlab bench: no benchmark {args.area!r} (have: {names})",
               file=sys.stderr)
         return 2
+    if str(root) not in sys.path:  # the scripts share benchmarks/_common.py
+        sys.path.insert(0, str(root))
     spec = importlib.util.spec_from_file_location(f"regretlab_bench_{args.area}", path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod  # dataclasses and pickling look the module up by name
