@@ -74,8 +74,8 @@ REGRET_OUTPUTS = {
     "checkpoints": "(C,) episode counts of the curve",
     "min_qhat": "(R,) smallest estimated loss Qhat (0 for full_info and uniform, which estimate nothing)",
     "max_qhat": "(R,) largest estimated loss Qhat (0 for full_info and uniform)",
-    "max_eta_C": "(R,) largest |eta C| of the cumulative estimates",
-    "max_eta_B": "(R,) largest eta B of the dilated bonus",
+    "max_eta_C": "(R,) largest |eta C| of the cumulative estimates (0 for full_info and uniform: not tracked)",
+    "max_eta_B": "(R,) largest eta B of the dilated bonus (0 without a bonus)",
     "ftrl_nonconverged": "(R,) log-barrier steps whose Newton solve did not reach the tolerance",
     "eta": "() learning rate used", "beta": "() bonus coefficient used", "gamma": "() covariance regulariser used",
 }
