@@ -181,8 +181,11 @@ def plot_regret_vs_K(res, spec: dict, stem):
         lab = name if row["fit"] is not None else f"{name} (no fit: mean <= 0 or < 3 K)"
         if np.any(pos):
             plot_points_with_fit(a, row["K"][pos], m[pos], np.minimum(np.maximum(lo[pos], m[pos] * 1e-3), m[pos]),
-                                 hi[pos], lab, fit=row["fit"], xlabel="episodes K",
-                                 ylabel="pseudo-regret R_K (mean, 95% band)")
+                                 hi[pos], lab, xlabel="episodes K", ylabel="pseudo-regret R_K (mean, 95% band)")
+            if row["fit"] is not None:  # drawn over the fitted K only
+                grid = np.geomspace(row["fit_K"].min(), row["fit_K"].max(), 50)
+                a.plot(grid, row["fit"].predict(grid), "--", color=a.containers[-1].lines[0].get_color(),
+                       label=f"{name} fit: {row['fit'].label()}")
             if anchor is None:
                 anchor = (row["K"][pos][0], m[pos][0])
         s = np.sqrt(row["K"])
