@@ -34,6 +34,26 @@ def _sample(p, n, u):
 
 
 @njit(cache=True)
+def _backward_values(P, ns, pi, r, dil, out, V):
+    """out[h, s, a] = r[h, s, a] + dil sum_s' P[h, s, a, s'] V[h + 1, s'], V[h, s] = sum_a pi out, backwards
+    (Q^pi with dil = 1; the dilated bonus with dil = 1 + 1/H). V (H, n) is scratch."""
+    H, _, A = r.shape
+    for h in range(H - 1, -1, -1):
+        for s in range(ns[h]):
+            for a in range(A):
+                cont = 0.0
+                if h < H - 1:
+                    for sp in range(ns[h + 1]):
+                        cont += P[h, s, a, sp] * V[h + 1, sp]
+                out[h, s, a] = r[h, s, a] + dil * cont
+        for s in range(ns[h]):
+            acc = 0.0
+            for a in range(A):
+                acc += pi[h, s, a] * out[h, s, a]
+            V[h, s] = acc
+
+
+@njit(cache=True)
 def run_replicate(phi, P, ns, means, starts, bernoulli, reg, full_info, truncate, use_bonus, eta, beta, gamma,
                   K, ckpts, key, lkey, cum_ck, G_ck, diag):
     """One replicate; fills cum_ck (nc,), G_ck (nc, H, d), diag (5,); returns an error code (module doc)."""
@@ -60,7 +80,6 @@ def run_replicate(phi, P, ns, means, starts, bernoulli, reg, full_info, truncate
     ta = np.zeros(H, dtype=np.int64)
     obs = np.zeros(H)
     Ls = np.zeros(H)
-    Vn = np.zeros(n)
     dil = 1.0 + 1.0 / H
     floor = -1.0 / (2.0 * eta)
     cum = 0.0
@@ -123,19 +142,7 @@ def run_replicate(phi, P, ns, means, starts, bernoulli, reg, full_info, truncate
         if reg != REG_UNIFORM:
             if full_info:
                 # 4a. full information: the learner sees Q^{pi_k}_k (backward evaluation)
-                for h in range(H - 1, -1, -1):
-                    for s in range(ns[h]):
-                        for a in range(A):
-                            cont = 0.0
-                            if h < H - 1:
-                                for sp in range(ns[h + 1]):
-                                    cont += P[h, s, a, sp] * Vn[sp]
-                            Qh[h, s, a] = ell[h, s, a] + cont
-                    for s in range(ns[h]):
-                        acc = 0.0
-                        for a in range(A):
-                            acc += pi[h, s, a] * Qh[h, s, a]
-                        Vn[s] = acc
+                _backward_values(P, ns, pi, ell, 1.0, Qh, VB)
                 for h in range(H):
                     for s in range(ns[h]):
                         for a in range(A):
@@ -220,20 +227,11 @@ def run_replicate(phi, P, ns, means, starts, bernoulli, reg, full_info, truncate
                                     b[h, s, a] = beta * (nrm[s, a] + avg)
                 if use_bonus:
                     # dilated bonus B = b + (1 + 1/H) P pi B (backward)
-                    for h in range(H - 1, -1, -1):
+                    _backward_values(P, ns, pi, b, dil, Bd, VB)
+                    for h in range(H):
                         for s in range(ns[h]):
                             for a in range(A):
-                                cont = 0.0
-                                if h < H - 1:
-                                    for sp in range(ns[h + 1]):
-                                        cont += P[h, s, a, sp] * VB[h + 1, sp]
-                                Bd[h, s, a] = b[h, s, a] + dil * cont
                                 diag[3] = max(diag[3], eta * Bd[h, s, a])
-                        for s in range(ns[h]):
-                            acc = 0.0
-                            for a in range(A):
-                                acc += pi[h, s, a] * Bd[h, s, a]
-                            VB[h, s] = acc
                 for h in range(H):
                     for s in range(ns[h]):
                         for a in range(A):

@@ -149,7 +149,8 @@ def weighted_actions(pi_h, x):
 
 
 def dilated_bonus(b, pi, P, ns, dil, xp=np):
-    """B = b + dil P pi B backwards (spec §2.5): b, pi (R, H, n, A) -> B (R, H, n, A)."""
+    """B = b + dil P pi B backwards (spec §2.5): b, pi (R, H, n, A) -> B (R, H, n, A); with dil = 1 and b the
+    losses this is Q^pi."""
     R, H, n, A = b.shape
     B = xp.zeros_like(b)
     VB = None
@@ -229,18 +230,7 @@ def run_batch(phi, P, ns, means, starts, bernoulli, spec, K, ckpts, keys, lkeys,
         cum = cum + v
         if spec.reg != 0:
             if spec.full_info:
-                Qh = xp.zeros((R, H, n, A))
-                Vn = None
-                for h in range(H - 1, -1, -1):
-                    m = int(ns[h])
-                    if h < H - 1:
-                        cont = xp.zeros((R, m, A))
-                        for sp in range(int(ns[h + 1])):
-                            cont = cont + P[None, h, :m, :, sp] * Vn[:, None, None, sp]
-                    else:
-                        cont = 0.0
-                    Qh[:, h, :m] = ell[:, h, :m] + cont
-                    Vn = weighted_actions(pi[:, h, :m], Qh[:, h, :m])
+                Qh = dilated_bonus(ell, pi, P, ns, 1.0, xp)  # Q^{pi_k}_k: the same backward recursion, dil = 1
                 C = C + Qh
             else:
                 C, e = _bandit_update(phi, P, ns, pi, q, ell, C, k, keys, spec, dil, floor, diag, xp)

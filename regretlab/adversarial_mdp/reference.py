@@ -140,27 +140,34 @@ def run_replicate(phi, P, ns, means, starts, bernoulli, spec, K, ckpts, key, lke
     return cum_ck, G_ck, diag
 
 
-def _full_information_update(P, ns, pi, ell, C, H, A):
-    # 4a. Q^{pi_k}_k by backward evaluation; C += Q
-    Qh = [None] * H
-    Vn = []
+def _backward_values(P, ns, pi, r, dil, H, A):
+    """out_h(s, a) = r_h(s, a) + dil sum_s' P(s'|s, a) sum_a' pi(a'|s') out_{h+1}(s', a'), backwards
+    (Q^pi with dil = 1; the dilated bonus with dil = 1 + 1/H)."""
+    out = [None] * H
+    V = []
     for h in range(H - 1, -1, -1):
-        Qh[h] = []
+        out[h] = []
         for s in range(ns[h]):
             row = []
             for a in range(A):
                 cont = 0.0
                 if h < H - 1:
                     for sp in range(ns[h + 1]):
-                        cont += P[h][s][a][sp] * Vn[sp]
-                row.append(ell[h][s][a] + cont)
-            Qh[h].append(row)
-        Vn = []
+                        cont += P[h][s][a][sp] * V[sp]
+                row.append(r[h][s][a] + dil * cont)
+            out[h].append(row)
+        V = []
         for s in range(ns[h]):
             acc = 0.0
             for a in range(A):
-                acc += pi[h][s][a] * Qh[h][s][a]
-            Vn.append(acc)
+                acc += pi[h][s][a] * out[h][s][a]
+            V.append(acc)
+    return out
+
+
+def _full_information_update(P, ns, pi, ell, C, H, A):
+    # 4a. Q^{pi_k}_k by backward evaluation; C += Q
+    Qh = _backward_values(P, ns, pi, ell, 1.0, H, A)
     for h in range(H):
         for s in range(ns[h]):
             for a in range(A):
@@ -226,25 +233,11 @@ def _bandit_update(phi, P, ns, pi, q, ell, C, H, A, d, k, key, eta, beta, gamma,
             b.append(blayer)
     Bd = [None] * H
     if spec.use_bonus:
-        VB = []
-        for h in range(H - 1, -1, -1):
-            Bd[h] = []
+        Bd = _backward_values(P, ns, pi, b, dil, H, A)
+        for h in range(H):
             for s in range(ns[h]):
-                row = []
                 for a in range(A):
-                    cont = 0.0
-                    if h < H - 1:
-                        for sp in range(ns[h + 1]):
-                            cont += P[h][s][a][sp] * VB[sp]
-                    row.append(b[h][s][a] + dil * cont)
-                    diag[3] = max(diag[3], eta * row[a])
-                Bd[h].append(row)
-            VB = []
-            for s in range(ns[h]):
-                acc = 0.0
-                for a in range(A):
-                    acc += pi[h][s][a] * Bd[h][s][a]
-                VB.append(acc)
+                    diag[3] = max(diag[3], eta * Bd[h][s][a])
     for h in range(H):
         for s in range(ns[h]):
             for a in range(A):
