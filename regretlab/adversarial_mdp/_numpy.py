@@ -195,8 +195,8 @@ def run_batch(phi, P, ns, means, starts, bernoulli, spec, K, ckpts, keys, lkeys,
     keys = xp.asarray(keys, dtype=xp.uint64)
     lkeys = xp.asarray(lkeys, dtype=xp.uint64)
     rows = [(h, s) for h in range(H) for s in range(int(ns[h]))]
-    rh = np.array([r[0] for r in rows])
-    rs = np.array([r[1] for r in rows])
+    rh = xp.asarray(np.array([r[0] for r in rows]))  # device index arrays under CuPy
+    rs = xp.asarray(np.array([r[1] for r in rows]))
     for k in range(K):
         if spec.reg != 0:
             Lrows = C[:, rh, rs].reshape(-1, A)
