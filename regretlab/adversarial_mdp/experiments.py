@@ -171,7 +171,7 @@ def plot_regret_vs_K(res, spec: dict, stem):
     from regretlab.core.stats import mean_band
 
     rows = slope_table(res, spec)
-    fig, axes = make_figure(1, 3, figsize=(18.0, 5.2), squeeze=False)
+    fig, axes = make_figure(1, 3, figsize=(18.0, 6.8), squeeze=False)
     a, b, c = axes[0]
     curves, x_curve, anchor = {}, None, None
     for row in rows:
@@ -199,7 +199,7 @@ def plot_regret_vs_K(res, spec: dict, stem):
         for slope, style in ((0.5, ":"), (2.0 / 3.0, "-.")):
             plot_reference(a, Kg, anchor[1] * (Kg / anchor[0]) ** slope, f"slope {slope:.2g} reference", style)
     a.set_title(spec.get("title", res.manifest["config"].get("title") or "regret vs K"), fontsize=9)
-    a.legend(fontsize=7)
+    a.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.12), ncol=2)  # below: keeps the points clear
     b.set_xscale("log")
     b.set_xlabel("episodes K")
     b.set_ylabel("R_K / sqrt(K)")
