@@ -341,11 +341,11 @@ RL_DEV void rl_run_one(long long policy, const double* RL_RESTRICT pp, long long
                 }
                 arm = commit;
             }
-        } else if (policy == RL_UCB1) {
+        } else if (policy == RL_UCB1 || policy == RL_UCB_K24) {
             if (untried > 0) {
                 arm = rl_first_untried(n, K);
             } else {
-                const double sc = pp0 * sqrt(2.0 * log((double)(t - 1)));
+                const double sc = policy == RL_UCB1 ? pp0 * sqrt(2.0 * log((double)(t - 1))) : sqrt(pp0);
                 for (long long a = 0; a < K; ++a) {
                     idx[a] = mean[a] + sc * rsn[a];
                 }
@@ -507,6 +507,7 @@ def kernel_source(maxk: int) -> str:
         "RL_EPS_DECAY": _p.EPS_DECAY,
         "RL_ETC": _p.ETC,
         "RL_UCB1": _p.UCB1,
+        "RL_UCB_K24": _p.UCB_K24,
         "RL_KL_UCB": _p.KL_UCB,
         "RL_TS_BETA": _p.TS_BETA,
         "RL_TS_GAUSS": _p.TS_GAUSS,

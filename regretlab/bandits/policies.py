@@ -18,6 +18,9 @@ etc            explore-then-commit: arms round-robin for ``m K`` rounds, then th
 ucb1           each arm once, then argmax mu_a + c sqrt(2 ln n / N_a), ``n`` = plays so far, c = 1 is
                UCB1 of Auer et al. 2002 (Fig. 1). For Gaussian rewards use c = sigma (sigma-sub-Gaussian
                form, Lattimore and Szepesvari 2020, Algorithm 3 with delta = 1/n).
+ucb_k24        each arm once, then argmax mu_a + sqrt(c / N_a) (computed as sqrt(c) sqrt(1 / N_a)), c = 1:
+               the "UCB with C = 1" baseline of Krishnamurthy, Harris, Foster, Zhang, Slivkins, "Can large
+               language models explore in-context?", NeurIPS 2024 (a heuristic constant; no log term).
 kl_ucb         each arm once, then argmax max{q : N_a kl(mu_a, q) <= ln n + c ln ln n}. Garivier and
                Cappe, "The KL-UCB algorithm for bounded stochastic bandits and beyond", COLT 2011,
                Algorithm 1 (they analyse c = 3 and recommend c = 0 in practice; our default is c = 0).
@@ -42,7 +45,7 @@ import numpy as np
 
 from regretlab.core.validate import ParamError, check_float, check_int
 
-UNIFORM, GREEDY, EPS_GREEDY, EPS_DECAY, ETC, UCB1, KL_UCB, TS_BETA, TS_GAUSS = range(9)
+UNIFORM, GREEDY, EPS_GREEDY, EPS_DECAY, ETC, UCB1, KL_UCB, TS_BETA, TS_GAUSS, UCB_K24 = range(10)
 BERNOULLI, GAUSSIAN = 0, 1
 FAMILIES = {"bernoulli": BERNOULLI, "gaussian": GAUSSIAN}
 
@@ -68,6 +71,8 @@ POLICIES: dict[str, PolicySpec] = {
         PolicySpec("etc", ETC, "explore-then-commit, m pulls per arm [Lattimore & Szepesvari 2020, Alg. 1]",
                    {"m": (10, 1, False, None)}),
         PolicySpec("ucb1", UCB1, "mean + c sqrt(2 ln n / N_a) [Auer et al. 2002, Fig. 1]",
+                   {"c": (1.0, 0.0, True, None)}),
+        PolicySpec("ucb_k24", UCB_K24, "mean + sqrt(c / N_a) [Krishnamurthy et al. 2024, C = 1]",
                    {"c": (1.0, 0.0, True, None)}),
         PolicySpec("kl_ucb", KL_UCB, "KL upper confidence bound [Garivier & Cappe 2011, Alg. 1]",
                    {"c": (0.0, 0.0, False, None)}),

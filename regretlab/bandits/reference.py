@@ -36,6 +36,7 @@ from .policies import (
     TS_BETA,
     TS_GAUSS,
     UCB1,
+    UCB_K24,
     UNIFORM,
 )
 
@@ -155,11 +156,11 @@ def simulate_one(
                 if commit < 0:
                     commit = argmax_random(mean)
                 arm = commit
-        elif policy == UCB1:
+        elif policy == UCB1 or policy == UCB_K24:
             if untried > 0:
                 arm = first_untried()
             else:
-                sc = pparams[0] * math.sqrt(2.0 * math.log(t - 1))
+                sc = pparams[0] * math.sqrt(2.0 * math.log(t - 1)) if policy == UCB1 else math.sqrt(pparams[0])
                 idx = [mean[a] + sc * rsn[a] for a in range(K)]
                 arm = argmax_random(idx)
         elif policy == KL_UCB:

@@ -142,6 +142,8 @@ CASES = [
     ("etc", "gaussian", {}),
     ("ucb1", "bernoulli", {}),
     ("ucb1", "gaussian", {"c": 0.7}),
+    ("ucb_k24", "bernoulli", {}),
+    ("ucb_k24", "gaussian", {"c": 0.5}),
     ("kl_ucb", "bernoulli", {}),
     ("kl_ucb", "bernoulli", {"c": 3.0}),
     ("kl_ucb", "gaussian", {"c": 3.0}),
@@ -273,7 +275,7 @@ def test_host_many_arms_matches_reference(host_build):
 
 EXACT_POLICIES = [("uniform", {}), ("greedy", {}), ("eps_greedy", {"eps": 0.2}), ("eps_decay", {}),
                   ("etc", {"m": 5})]
-TRANSCENDENTAL = [("ucb1", "bernoulli"), ("kl_ucb", "bernoulli"), ("kl_ucb", "gaussian"),
+TRANSCENDENTAL = [("ucb1", "bernoulli"), ("ucb_k24", "bernoulli"), ("kl_ucb", "bernoulli"), ("kl_ucb", "gaussian"),
                   ("ts_beta", "bernoulli"), ("ts_gauss", "gaussian")]
 
 

@@ -260,3 +260,21 @@ def test_kl_ucb_gaussian_with_negative_exploration_level():
         for k in a:
             np.testing.assert_array_equal(a[k], b[k])
     assert np.all(np.isfinite(a["regret"]))
+
+
+def test_ucb_k24_index_is_mean_plus_sqrt_c_over_n():
+    """After the K initial pulls, ucb_k24 picks argmax mean_a + sqrt(C / N_a) [Krishnamurthy et al. 2024]:
+    replay the plain-Python reference's choices from its counts on a 2-arm case with a deterministic mean.
+    With mu = (1, 0) Bernoulli rewards are deterministic, so the index is known in closed form."""
+    out = simulate([1.0, 0.0], "ucb_k24", 50, 3, seed=2, backend="numba", c=1.0)
+    # arm 1 (mean 0) is pulled again exactly when 0 + 1/sqrt(N_1) > 1 + 1/sqrt(N_0): never, after the init
+    np.testing.assert_array_equal(out["counts"], [[49, 1]] * 3)
+    out = simulate([1.0, 0.0], "ucb_k24", 50, 3, seed=2, backend="numba", c=400.0)
+    # with C = 400 arm 1 is re-pulled while 20/sqrt(N_1) > 1 + 20/sqrt(N_0)
+    n0, n1 = 1, 1
+    for _ in range(48):
+        if 20 / np.sqrt(n1) > 1 + 20 / np.sqrt(n0):
+            n1 += 1
+        else:
+            n0 += 1
+    np.testing.assert_array_equal(out["counts"], [[n0, n1]] * 3)
