@@ -82,6 +82,107 @@ def klucb_bernoulli_index(p, delta):
     return -math.expm1(-x)
 
 
+class ReferencePolicy:
+    """One replicate's policy state, stepped round by round: :meth:`choose` then :meth:`update`.
+
+    ``rng`` is the replicate's generator (a :class:`regretlab.core.rng.PyRandom`): the policy draws from it
+    only when it needs to (module docstring), so a caller that draws rewards from the same generator between
+    the calls reproduces :func:`simulate_one` exactly. Also the step rule of the agent adapters of
+    :mod:`regretlab.llm_bandits.agents`.
+    """
+
+    def __init__(self, policy: int, pparams, family: int, sigma: float, K: int, rng: PyRandom):
+        self.policy, self.pparams, self.family, self.sigma, self.K, self.rng = policy, pparams, family, sigma, K, rng
+        self.n = [0] * K
+        self.s = [0.0] * K
+        self.mean = [0.0] * K
+        self.rsn = [0.0] * K  # sqrt(1 / n_a), refreshed when arm a is pulled
+        self.untried = K
+        self.commit = -1
+
+    def argmax_random(self, values) -> int:
+        best = -math.inf
+        arm = -1
+        cnt = 0
+        for a in range(self.K):
+            v = values[a]
+            if v > best:
+                best, arm, cnt = v, a, 1
+            elif v == best:
+                cnt += 1
+                if self.rng.uniform() * cnt < 1.0:
+                    arm = a
+        return arm
+
+    def first_untried(self) -> int:
+        for a in range(self.K):
+            if self.n[a] == 0:
+                return a
+        return -1
+
+    def choose(self, t: int) -> int:
+        """The arm of round ``t`` (1-based)."""
+        policy, pparams, K, rng = self.policy, self.pparams, self.K, self.rng
+        n, s, mean, rsn = self.n, self.s, self.mean, self.rsn
+        if policy == UNIFORM:
+            return rng.randint(K)
+        if policy in (GREEDY, EPS_GREEDY, EPS_DECAY):
+            eps = 0.0
+            if policy == EPS_GREEDY:
+                eps = pparams[0]
+            elif policy == EPS_DECAY:
+                eps = min(1.0, pparams[0] * K / (pparams[1] * pparams[1] * t))
+            if policy != GREEDY and rng.uniform() < eps:
+                return rng.randint(K)
+            if self.untried > 0:
+                return self.first_untried()
+            return self.argmax_random(mean)
+        if policy == ETC:
+            m = int(pparams[0])
+            if t <= m * K:
+                return (t - 1) % K
+            if self.commit < 0:
+                self.commit = self.argmax_random(mean)
+            return self.commit
+        if policy == UCB1 or policy == UCB_K24:
+            if self.untried > 0:
+                return self.first_untried()
+            sc = pparams[0] * math.sqrt(2.0 * math.log(t - 1)) if policy == UCB1 else math.sqrt(pparams[0])
+            return self.argmax_random([mean[a] + sc * rsn[a] for a in range(K)])
+        if policy == KL_UCB:
+            if self.untried > 0:
+                return self.first_untried()
+            lt = math.log(t - 1)
+            rhs = lt + pparams[0] * math.log(lt) if pparams[0] != 0.0 else lt
+            if self.family == BERNOULLI:
+                idx = [klucb_bernoulli_index(mean[a], rhs / n[a]) for a in range(K)]
+            else:
+                idx = [mean[a] + self.sigma * math.sqrt(max(2.0 * rhs / n[a], 0.0)) for a in range(K)]
+            return self.argmax_random(idx)
+        if policy == TS_BETA:
+            return self.argmax_random([rng.beta(1.0 + s[a], 1.0 + n[a] - s[a]) for a in range(K)])
+        if policy == TS_GAUSS:
+            prior_mean, prior_var = pparams[0], pparams[1]
+            noise_var = pparams[2] * pparams[2]
+            theta = []
+            for a in range(K):
+                prec = 1.0 / prior_var + n[a] / noise_var
+                v = 1.0 / prec
+                m = v * (prior_mean / prior_var + s[a] / noise_var)
+                theta.append(m + math.sqrt(v) * rng.normal())
+            return self.argmax_random(theta)
+        raise ValueError(f"unknown policy code {policy}")
+
+    def update(self, arm: int, y: float) -> None:
+        """Record reward ``y`` of ``arm``."""
+        if self.n[arm] == 0:
+            self.untried -= 1
+        self.n[arm] += 1
+        self.s[arm] += y
+        self.mean[arm] = self.s[arm] / self.n[arm]
+        self.rsn[arm] = math.sqrt(1.0 / self.n[arm])
+
+
 def simulate_one(
     policy: int,
     pparams,
@@ -98,103 +199,23 @@ def simulate_one(
     K = len(mu)
     mu_star = max(mu)
     gaps = [mu_star - m for m in mu]
-    n = [0] * K
-    s = [0.0] * K
-    mean = [0.0] * K
-    rsn = [0.0] * K  # sqrt(1 / n_a), refreshed when arm a is pulled
-    untried = K
+    pol = ReferencePolicy(policy, pparams, family, sigma, K, rng)
     regret = 0.0
     reward_sum = 0.0
     greedy_rounds = 0
     last_best = 0
-    commit = -1
     ckpt = list(int(c) for c in checkpoints)
     out_regret = []
     ci = 0
 
-    def argmax_random(values):
-        best = -math.inf
-        arm = -1
-        cnt = 0
-        for a in range(K):
-            v = values[a]
-            if v > best:
-                best, arm, cnt = v, a, 1
-            elif v == best:
-                cnt += 1
-                if rng.uniform() * cnt < 1.0:
-                    arm = a
-        return arm
-
-    def first_untried():
-        for a in range(K):
-            if n[a] == 0:
-                return a
-        return -1
-
     for t in range(1, horizon + 1):
         # 1. choose
-        if policy == UNIFORM:
-            arm = rng.randint(K)
-        elif policy in (GREEDY, EPS_GREEDY, EPS_DECAY):
-            eps = 0.0
-            if policy == EPS_GREEDY:
-                eps = pparams[0]
-            elif policy == EPS_DECAY:
-                eps = min(1.0, pparams[0] * K / (pparams[1] * pparams[1] * t))
-            if policy != GREEDY and rng.uniform() < eps:
-                arm = rng.randint(K)
-            elif untried > 0:
-                arm = first_untried()
-            else:
-                arm = argmax_random(mean)
-        elif policy == ETC:
-            m = int(pparams[0])
-            if t <= m * K:
-                arm = (t - 1) % K
-            else:
-                if commit < 0:
-                    commit = argmax_random(mean)
-                arm = commit
-        elif policy == UCB1 or policy == UCB_K24:
-            if untried > 0:
-                arm = first_untried()
-            else:
-                sc = pparams[0] * math.sqrt(2.0 * math.log(t - 1)) if policy == UCB1 else math.sqrt(pparams[0])
-                idx = [mean[a] + sc * rsn[a] for a in range(K)]
-                arm = argmax_random(idx)
-        elif policy == KL_UCB:
-            if untried > 0:
-                arm = first_untried()
-            else:
-                lt = math.log(t - 1)
-                rhs = lt + pparams[0] * math.log(lt) if pparams[0] != 0.0 else lt
-                if family == BERNOULLI:
-                    idx = [klucb_bernoulli_index(mean[a], rhs / n[a]) for a in range(K)]
-                else:
-                    idx = [mean[a] + sigma * math.sqrt(max(2.0 * rhs / n[a], 0.0)) for a in range(K)]
-                arm = argmax_random(idx)
-        elif policy == TS_BETA:
-            theta = [rng.beta(1.0 + s[a], 1.0 + n[a] - s[a]) for a in range(K)]
-            arm = argmax_random(theta)
-        elif policy == TS_GAUSS:
-            prior_mean, prior_var = pparams[0], pparams[1]
-            noise_var = pparams[2] * pparams[2]
-            theta = []
-            for a in range(K):
-                prec = 1.0 / prior_var + n[a] / noise_var
-                v = 1.0 / prec
-                m = v * (prior_mean / prior_var + s[a] / noise_var)
-                theta.append(m + math.sqrt(v) * rng.normal())
-            arm = argmax_random(theta)
-        else:
-            raise ValueError(f"unknown policy code {policy}")
-
+        arm = pol.choose(t)
         # 2. exploration statistics from the history before the pull (optimistic greedy set)
-        if untried > 0:
-            greedy_rounds += n[arm] == 0
+        if pol.untried > 0:
+            greedy_rounds += pol.n[arm] == 0
         else:
-            greedy_rounds += mean[arm] == max(mean)
+            greedy_rounds += pol.mean[arm] == max(pol.mean)
         if gaps[arm] == 0.0:
             last_best = t
 
@@ -205,12 +226,7 @@ def simulate_one(
             y = mu[arm] + sigma * rng.normal()
 
         # 4. update and record
-        if n[arm] == 0:
-            untried -= 1
-        n[arm] += 1
-        s[arm] += y
-        mean[arm] = s[arm] / n[arm]
-        rsn[arm] = math.sqrt(1.0 / n[arm])
+        pol.update(arm, y)
         reward_sum += y
         regret += gaps[arm]
         while ci < len(ckpt) and ckpt[ci] == t:
@@ -219,7 +235,7 @@ def simulate_one(
 
     return {
         "regret": np.array(out_regret),
-        "counts": np.array(n, dtype=np.int64),
+        "counts": np.array(pol.n, dtype=np.int64),
         "reward_sum": reward_sum,
         "greedy_rounds": greedy_rounds,
         "last_best": last_best,
