@@ -1,0 +1,190 @@
+"""Playing agents against the bandit environments, replicate by replicate (layer 3 of specs/llm-bandit-envs.md).
+
+Agent protocols (§5):
+
+* numeric agents: ``reset(n_arms, horizon, rng)``, ``act(obs) -> int``, ``update(action, reward, info)``;
+* text agents: a callable ``agent(messages) -> str`` (OpenAI chat format), optionally with ``reset(task_info)``,
+  ``begin(env, rng)`` (called at the start of an episode with the text environment and the agent-side
+  generator) and ``feedback(action, reward, info)`` (called after each step). :class:`CallableAgent` wraps a
+  plain function; :class:`NumericAsText` lets a numeric agent answer text prompts (its arm rendered as a tagged
+  name), which tests the text pipeline end to end.
+
+Seeds: replicate ``r`` of a run with root ``seed`` and ``cell`` uses ``SeedSequence(seed, spawn_key=(cell, r))``,
+spawned into (environment, agent) streams; the environment's own reset spawns its reward and presentation
+streams. Results therefore do not depend on the number of worker threads (tested).
+
+Re-prompting (§4): when the first reply does not parse (status not ``ok*``), the runner resends the prompt with
+the reply and a format reminder, up to ``max_reprompts`` times (default 2); the final text goes to ``step``,
+whose fallback rule applies if it is still malformed. A text agent that raises (a transport error after its own
+retries) counts as status ``error`` and the environment's fallback applies. Per round the episode record keeps
+the first status, the final status, the fallback used and the number of re-prompts; ``malformed_rate`` and
+``fallback_rate`` are their shares.
+
+Resume: with ``out_dir``, each finished replicate is written atomically as ``replicate_<r>.json`` and a re-run
+loads it instead of playing it again; a replicate cut short is replayed from its seed (an agent with an on-disk
+response cache then answers the already-answered rounds from its cache, at no cost).
+
+Standard library and NumPy only.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from regretlab_envs.parsing import OK_STATUSES, parse_answer, render_choice
+
+__all__ = ["REMINDER", "CallableAgent", "NumericAsText", "replicate_seed", "run_numeric_episode", "run_replicates",
+           "run_text_episode"]
+
+REMINDER = ("Your previous reply could not be read. Reply again with exactly one answer inside "
+            "<Answer></Answer> tags, in the format asked for.")
+
+
+def replicate_seed(seed: int, cell: int, replicate: int) -> np.random.SeedSequence:
+    """``SeedSequence(seed, spawn_key=(cell, replicate))``: the sweep engine's per-replicate seed."""
+    return np.random.SeedSequence(seed, spawn_key=(cell, replicate))
+
+
+def _streams(ss: np.random.SeedSequence) -> tuple[int, np.random.Generator]:
+    env_ss, agent_ss = ss.spawn(2)
+    return int(env_ss.generate_state(1, dtype=np.uint32)[0]), np.random.default_rng(agent_ss)
+
+
+class CallableAgent:
+    """A text agent from a plain function ``fn(messages) -> str``."""
+
+    def __init__(self, fn: Callable[[list[dict[str, str]]], str], name: str | None = None):
+        if not callable(fn):
+            raise TypeError(f"CallableAgent: fn must be callable, got {fn!r}")
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", "callable")
+
+    def __call__(self, messages):
+        return self.fn(messages)
+
+
+class NumericAsText:
+    """A numeric agent answering the prompts of a text environment with ``<Answer>name</Answer>``."""
+
+    def __init__(self, agent):
+        self.agent = agent
+        self.name = f"{getattr(agent, 'name', type(agent).__name__)}_as_text"
+        self._env = None
+
+    def begin(self, env, rng) -> None:
+        self._env = env
+        self.agent.reset(env.K, env.T, rng)
+
+    def __call__(self, messages) -> str:
+        base = self._env.env.unwrapped
+        obs = {"counts": base.counts.copy(), "reward_sums": base.reward_sums.copy(), "t": np.int64(base.t)}
+        return render_choice(int(self.agent.act(obs)), self._env.names)
+
+    def feedback(self, action, reward, info) -> None:
+        self.agent.update(action, reward, info)
+
+
+def run_numeric_episode(env, agent, ss: np.random.SeedSequence) -> dict[str, Any]:
+    """Play one episode of a numeric agent on a numeric bandit; returns the history (lists)."""
+    env_seed, rng = _streams(ss)
+    obs, info = env.reset(seed=env_seed)
+    base = env.unwrapped
+    agent.reset(base.n_arms, base.horizon, rng)
+    actions, rewards, regret = [], [], []
+    done = False
+    while not done:
+        a = int(agent.act(obs))
+        obs, y, done, trunc, info = env.step(a)
+        done = done or trunc
+        agent.update(a, y, info)
+        actions.append(a)
+        rewards.append(float(y))
+        regret.append(float(info["inst_regret"]))
+    return {"actions": actions, "rewards": rewards, "inst_regret": regret, "means": base.means.tolist(),
+            "aborted": False}
+
+
+def run_text_episode(env, agent, ss: np.random.SeedSequence, *, max_reprompts: int = 2) -> dict[str, Any]:
+    """Play one episode of a text agent on a :class:`regretlab_envs.text.TextBanditWrapper` (module docstring)."""
+    if not isinstance(max_reprompts, int) or max_reprompts < 0:
+        raise ValueError(f"run_text_episode: max_reprompts must be an integer >= 0, got {max_reprompts!r}")
+    env_seed, rng = _streams(ss)
+    obs, info = env.reset(seed=env_seed)
+    if hasattr(agent, "reset"):
+        agent.reset({"K": env.K, "T": env.T, "names": env.names, "config": env.config_code()})
+    if hasattr(agent, "begin"):
+        agent.begin(env, rng)
+    rec: dict[str, list] = {k: [] for k in ("actions", "rewards", "inst_regret", "expected_inst_regret",
+                                            "first_status", "status", "fallback", "reprompts")}
+    done = False
+    aborted, reason = False, None
+    while not done:
+        messages = info["messages"]
+        reply, status, tries = "", None, 0
+        while True:
+            try:
+                reply = agent(messages)
+                res = parse_answer(reply, env.names, env.answer, cot=env.cot != "none")
+                status = res.status
+            except Exception as exc:  # a transport failure after the agent's own retries
+                reply, status = "", "error:" + type(exc).__name__
+            if tries == 0:
+                first = status
+            if status in OK_STATUSES or tries >= max_reprompts:
+                break
+            tries += 1
+            messages = [*info["messages"], {"role": "assistant", "content": reply},
+                        {"role": "user", "content": REMINDER}]
+        obs, y, done, trunc, info = env.step(reply)
+        done = done or trunc
+        if info.get("aborted"):
+            aborted, reason = True, info["abort_reason"]
+            break
+        if hasattr(agent, "feedback"):
+            agent.feedback(info["action"], y, info)
+        rec["actions"].append(int(info["action"]))
+        rec["rewards"].append(float(y))
+        rec["inst_regret"].append(float(info["inst_regret"]))
+        rec["expected_inst_regret"].append(float(info["expected_inst_regret"]))
+        rec["first_status"].append(first)
+        rec["status"].append(status)
+        rec["fallback"].append(info["parse"]["fallback"])
+        rec["reprompts"].append(tries)
+    n = max(len(rec["actions"]), 1)
+    rec.update({
+        "means": env.env.unwrapped.means.tolist(), "names": list(env.names), "aborted": aborted,
+        "abort_reason": reason,
+        "malformed_rate": sum(s not in OK_STATUSES for s in rec["first_status"]) / n,
+        "fallback_rate": sum(f is not None for f in rec["fallback"]) / n,
+    })
+    return rec
+
+
+def run_replicates(play: Callable[[int], dict], replicates: int, *, workers: int = 8,
+                   out_dir: str | os.PathLike | None = None) -> list[dict]:
+    """``[play(r) for r in range(replicates)]`` in a thread pool of ``workers``, resumable via ``out_dir``."""
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"run_replicates: workers must be an integer >= 1, got {workers!r}")
+    folder = Path(out_dir) if out_dir is not None else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def one(r: int) -> dict:
+        path = folder / f"replicate_{r}.json" if folder is not None else None
+        if path is not None and path.exists():
+            return json.loads(path.read_text())
+        out = play(r)
+        if path is not None:
+            tmp = path.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps(out))
+            os.replace(tmp, path)
+        return out
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, range(replicates)))
