@@ -1,0 +1,187 @@
+"""OpenAIChatAgent against a scripted OpenAI-compatible server on 127.0.0.1 (specs/llm-bandit-envs.md §5, §10)."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from regretlab_envs.openai_agent import OpenAIChatAgent, ResponseCache, TransportError
+
+SECRET = "sk-test-0123456789abcdef"
+MSGS = [{"role": "system", "content": "You press buttons."}, {"role": "user", "content": "Which one?"}]
+
+
+def ok(text="<Answer>blue</Answer>", **msg):
+    return 200, {"choices": [{"message": {"role": "assistant", "content": text, **msg}}],
+                 "usage": {"prompt_tokens": 11, "completion_tokens": 3}}, {}
+
+
+class Fake:
+    """Answers requests from a script of (status, body, headers) or ('sleep', seconds, reply)."""
+
+    def __init__(self):
+        self.script, self.requests = [], []
+        self.lock = threading.Lock()
+        self.inflight = self.max_inflight = 0
+        self.default = ok()
+
+    def next(self):
+        with self.lock:
+            return self.script.pop(0) if self.script else self.default
+
+
+@pytest.fixture
+def server():
+    fake = Fake()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            with fake.lock:
+                fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                fake.inflight += 1
+                fake.max_inflight = max(fake.max_inflight, fake.inflight)
+            try:
+                step = fake.next()
+                if step[0] == "sleep":
+                    time.sleep(step[1])
+                    step = step[2]
+                status, payload, headers = step
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            finally:
+                with fake.lock:
+                    fake.inflight -= 1
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    fake.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    yield fake
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def agent(server, **kw):
+    kw.setdefault("backoff_s", 0.01)
+    kw.setdefault("timeout_s", 2.0)
+    return OpenAIChatAgent(server.url, "qwen-test", **kw)
+
+
+def test_request_body_path_headers_and_usage(server, monkeypatch):
+    monkeypatch.setenv("MY_KEY", SECRET)
+    a = agent(server, api_key_env="MY_KEY", temperature=0.7, seed=5, stop=["</Answer>"],
+              extra_body={"guided_choice": ["blue", "red"]})
+    assert a(MSGS) == "<Answer>blue</Answer>"
+    req = server.requests[-1]
+    assert req["path"] == "/v1/chat/completions"
+    assert req["headers"]["Authorization"] == f"Bearer {SECRET}"
+    assert req["headers"]["Content-Type"] == "application/json"
+    assert req["body"] == {"model": "qwen-test", "messages": MSGS, "temperature": 0.7, "max_tokens": 256,
+                           "seed": 5, "stop": ["</Answer>"], "guided_choice": ["blue", "red"]}
+    assert a(MSGS, seed=9) and server.requests[-1]["body"]["seed"] == 9
+    assert (a.last_call.prompt_tokens, a.last_call.completion_tokens, a.last_call.attempts) == (11, 3, 1)
+    assert a.usage["prompt_tokens"] == 22
+    agent(server)(MSGS)  # no api_key_env: no Authorization header
+    assert "Authorization" not in server.requests[-1]["headers"]
+
+
+def test_retries_on_5xx_and_429_then_success(server):
+    server.script = [(500, {"error": "x"}, {}), (503, {"error": "x"}, {}), (429, {"error": "x"}, {"Retry-After": "0"}),
+                     ok("red")]
+    a = agent(server, max_retries=3)
+    assert a(MSGS) == "red" and a.last_call.attempts == 4 and len(server.requests) == 4
+
+
+def test_5xx_beyond_retries_and_4xx_without_retry(server):
+    server.script = [(500, {}, {})] * 3
+    a = agent(server, max_retries=2)
+    with pytest.raises(TransportError) as err:
+        a(MSGS)
+    assert err.value.kind == "HTTPError500" and len(server.requests) == 3
+    server.script = [(400, {"error": "bad"}, {})]
+    with pytest.raises(TransportError) as err:
+        a(MSGS)
+    assert err.value.kind == "HTTPError400" and len(server.requests) == 4 and a.last_call.status == "error"
+
+
+def test_timeout_retried_and_exhausted(server):
+    server.script = [("sleep", 0.6, ok()), ok("green")]
+    a = agent(server, timeout_s=0.2, max_retries=1)
+    assert a(MSGS) == "green" and a.last_call.attempts == 2
+    server.script = [("sleep", 0.6, ok())] * 2
+    with pytest.raises(TransportError) as err:
+        a(MSGS)
+    assert err.value.kind == "Timeout"
+
+
+def test_malformed_replies_and_null_content(server):
+    server.script = [(200, b"not json", {}), (200, {"choices": []}, {}), (200, {"id": 1}, {})]
+    a = agent(server, max_retries=2)
+    with pytest.raises(TransportError) as err:
+        a(MSGS)
+    assert err.value.kind == "MalformedReply" and len(server.requests) == 3
+    server.script = [(200, b"{trunc", {}), ok(None, reasoning_content="thinking")]
+    assert a(MSGS) == "" and a.last_call.reasoning_content == "thinking"
+
+
+def test_cache_hits_misses_resume_and_truncated_line(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("MY_KEY", SECRET)
+    path = tmp_path / "cache.jsonl"
+    a = agent(server, cache=path, api_key_env="MY_KEY")
+    server.default = ok("blue")
+    assert a(MSGS) == "blue" and len(server.requests) == 1
+    server.default = ok("red")
+    assert a(MSGS) == "blue" and len(server.requests) == 1 and a.last_call.cached
+    assert a(MSGS, seed=1) == "red" and len(server.requests) == 2
+    assert agent(server, cache=path, temperature=1.0)(MSGS) == "red" and len(server.requests) == 3
+    assert a([*MSGS, {"role": "user", "content": "again"}]) == "red" and len(server.requests) == 4
+    with open(path, "a") as fh:
+        fh.write('{"key": "abc", "cont')  # a killed writer
+    b = agent(server, cache=path, api_key_env="MY_KEY")
+    assert b(MSGS) == "blue" and len(server.requests) == 4 and len(ResponseCache(path)) == 4
+    assert SECRET not in path.read_text() and SECRET not in repr(a) and SECRET not in json.dumps(a.records())
+    server.script = [(500, {}, {})] * 4
+    with pytest.raises(TransportError) as err:
+        a(MSGS, seed=77)
+    assert SECRET not in str(err.value) and len(ResponseCache(path)) == 4  # errors are not cached
+
+
+def test_concurrency_limit(server):
+    server.default = ("sleep", 0.2, ok())
+    a = agent(server, max_concurrency=2)
+    threads = [threading.Thread(target=a, args=([{"role": "user", "content": str(i)}],)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert server.max_inflight == 2 and len(a.calls) == 6
+
+
+def test_missing_key_and_bad_arguments(server, monkeypatch):
+    monkeypatch.delenv("NO_SUCH_KEY", raising=False)
+    with pytest.raises(KeyError, match="NO_SUCH_KEY"):
+        agent(server, api_key_env="NO_SUCH_KEY")(MSGS)
+    for kw, key in (({"temperature": -1.0}, "temperature"), ({"max_tokens": 0}, "max_tokens"),
+                    ({"timeout_s": 0.0}, "timeout_s"), ({"max_retries": -1}, "max_retries"),
+                    ({"max_concurrency": 0}, "max_concurrency"), ({"api_key_env": "MY KEY"}, "api_key_env")):
+        with pytest.raises(ValueError, match=key):
+            agent(server, **kw)
+    with pytest.raises(ValueError, match="base_url"):
+        OpenAIChatAgent("localhost:8000", "m")
+    o = OpenAIChatAgent.preset("ollama", "llama3")
+    assert o.base_url == "http://localhost:11434/v1" and o.model == "llama3"
+    with pytest.raises(ValueError, match="server"):
+        OpenAIChatAgent.preset("tgi", "m")
