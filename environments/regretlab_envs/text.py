@@ -263,6 +263,8 @@ class TextBanditWrapper(gym.Env):
         when = f"round {t} of {self.T}" if self.disclose_horizon else f"round {t}"
         question = (f"Which {thing} do you {verb} now ({when})?" if self.answer == "single"
                     else f"Which distribution over the {_WORDS[self.scenario][1]} do you choose now ({when})?")
+        if t > self.T:
+            return self._history_block() + f"\n\nAll {self.T} rounds have been played."
         parts = [self._history_block(), question]
         if self.cot == "reinforced":
             parts.append(_COT)
