@@ -18,6 +18,8 @@ id                                         environment (default kwargs; every on
                                            [N24] Bernoulli: gap 0.5 / 0.2, horizon 300 / 1000
 ``regretlab/BanditBenchGaussian{Easy,Hard}K{5,20}-v0``
                                            [N24] Gaussian: means ~ N(0, s^2), s = 1 / 3, horizon 300 / 1000
+``regretlab/Experts-v0``                   ``ExpertsEnv(generator, d, horizon)``: full-information online
+                                           learning; default iid_uniform, d 3, horizon 50
 ``regretlab/TextBandit-v0``                ``TextBanditWrapper`` (prompts in, free text out) on ``base_id``
                                            (default ``regretlab/K24Hard-v0``); render options as kwargs
 ``regretlab/DeliveryGridworld-v0``         ``DeliveryGridworldEnv(board, weights, max_steps, start)``;
@@ -73,6 +75,7 @@ def _specs() -> list[tuple[str, str, dict[str, Any]]]:
                 if family == "Gaussian":
                     kwargs["instance_seed"] = 0
                 specs.append((env_id, _PRESETS, kwargs))
+    specs.append(("regretlab/Experts-v0", "regretlab_envs.online:ExpertsEnv", {}))
     specs.append(("regretlab/TextBandit-v0", "regretlab_envs.text:make_text_bandit", {}))
     specs.append(("regretlab/DeliveryGridworld-v0", _GRIDWORLD, {}))
     specs.append(("regretlab/DeliveryCorridor-v0", _GRIDWORLD, {"board": _CORRIDOR_4X1}))

@@ -20,17 +20,22 @@ References: [P25] Park, Liu, Ozdaglar, Zhang, "Do LLM Agents Have Regret? A Case
 Games", ICLR 2025, arXiv 2403.16843. The alternating sequence is the classic follow-the-leader counterexample
 (Cesa-Bianchi and Lugosi, "Prediction, Learning, and Games", 2006, Sec. 3.2; Shalev-Shwartz 2012, Ex. 2.2).
 
-NumPy only: this module imports neither regretlab nor numba.
+NumPy and gymnasium only: this module imports neither regretlab nor numba.
+
+:class:`ExpertsEnv` is the Gymnasium environment of the setting (``regretlab/Experts-v0``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
+import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
 
 from ._validate import check_choice, check_float, check_int
 
-__all__ = ["GENERATORS", "LossSequence", "loss_sequence"]
+__all__ = ["ADVERSARIES", "GENERATORS", "ExpertsEnv", "LossSequence", "loss_sequence"]
 
 GENERATORS = ("iid_uniform", "iid_gaussian", "linear_trend", "sine_trend", "alternating")
 _OWNER = "loss_sequence"
@@ -91,3 +96,87 @@ def loss_sequence(name: str, d: int, T: int, rng=None, *, low: float = 0.0, high
         out = ((low + high) / 2 + width / 2 * np.sin(2 * np.pi * t / period[None, :] + phase[None, :])
                + noise * width * gen.standard_normal((T, d)))
     return LossSequence(np.clip(out, low, high), low, high, name)
+
+
+ADVERSARIES = ("adaptive_adversary",)
+
+
+class ExpertsEnv(gym.Env):
+    """Full-information online learning with d actions ("experts", spec §2.2), registered as ``regretlab/Experts-v0``.
+
+    Each round the agent plays a distribution pi_t over the d actions; then the whole rescaled loss vector
+    l_t in [0, 1]^d is revealed and the reward is -<l_t, pi_t> (expected loss, no sampling).
+
+    * ``generator``: one of ``GENERATORS`` (the sequence is drawn at ``reset`` from ``self.np_random`` with the
+      generator keywords ``gen_kwargs``, then rescaled by its range) or ``adaptive_adversary``: l_t(i) = 1 on the
+      action with the largest probability in pi_t (the lowest index among ties), 0 elsewhere, so it depends on
+      the learner (one of the "regrettable" sequences of the spec; its exact form in [P25] is UNCONFIRMED).
+    * action: ``Box(0, 1, (d,), float64)``, renormalised to sum 1. A vector with a negative or non-finite entry
+      or with sum 0 is not a distribution: the uniform distribution is played instead and ``info["fallback"]``
+      is True (never an error, never a better action).
+    * observation: ``Dict(cum_losses = Box(0, T, (d,)), last_loss = Box(0, 1, (d,)), t = Discrete(T + 1))``.
+    * ``info``: ``t``, ``pi`` (played), ``loss`` (l_t), ``agent_loss``, ``regret`` (external regret so far:
+      sum_s <l_s, pi_s> - min_i sum_s l_s(i)), ``dynamic_regret`` (sum_s (<l_s, pi_s> - min_i l_s(i))),
+      ``fallback``. Episodes end at t = T with ``terminated=True``.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": [], "render_fps": 4}
+
+    def __init__(self, generator: str = "iid_uniform", d: int = 3, horizon: int = 50, gen_kwargs: dict | None = None,
+                 render_mode: str | None = None):
+        owner = "ExpertsEnv"
+        self.generator = check_choice(owner, "generator", generator, GENERATORS + ADVERSARIES)
+        self.d = check_int(owner, "d", d, low=2)
+        self.horizon = check_int(owner, "horizon", horizon, low=1)
+        self.gen_kwargs = dict(gen_kwargs or {})
+        if render_mode is not None:
+            raise ValueError(f"{owner}: render_mode must be None (no rendering), got {render_mode!r}")
+        self.render_mode = None
+        if self.generator != "adaptive_adversary":  # fail at construction, not at reset
+            loss_sequence(self.generator, self.d, 1, 0, **self.gen_kwargs)
+        self.action_space = spaces.Box(0.0, 1.0, (self.d,), np.float64)
+        self.observation_space = spaces.Dict({
+            "cum_losses": spaces.Box(0.0, float(self.horizon), (self.d,), np.float64),
+            "last_loss": spaces.Box(0.0, 1.0, (self.d,), np.float64),
+            "t": spaces.Discrete(self.horizon + 1),
+        })
+        self._losses = None
+
+    def _obs(self):
+        return {"cum_losses": self._cum.copy(), "last_loss": self._last.copy(), "t": np.int64(self._t)}
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        if self.generator == "adaptive_adversary":
+            self._losses = None
+        else:
+            seq = loss_sequence(self.generator, self.d, self.horizon, self.np_random, **self.gen_kwargs)
+            self._losses = np.clip(seq.rescaled(), 0.0, 1.0)
+        self._t = 0
+        self._cum = np.zeros(self.d)
+        self._last = np.zeros(self.d)
+        self._agent_cum = 0.0
+        self._dyn = 0.0
+        return self._obs(), {"t": 0}
+
+    def step(self, action):
+        if self._losses is None and self.generator != "adaptive_adversary" or self._t >= self.horizon:
+            raise RuntimeError("ExpertsEnv.step: call reset() first (the episode ended or never began)")
+        pi = np.asarray(action, dtype=np.float64).reshape(-1)
+        fallback = pi.shape != (self.d,) or not np.all(np.isfinite(pi)) or pi.min() < 0 or pi.sum() <= 0
+        pi = np.full(self.d, 1.0 / self.d) if fallback else pi / pi.sum()
+        if self._losses is None:
+            loss = np.zeros(self.d)
+            loss[int(np.argmax(pi))] = 1.0
+        else:
+            loss = self._losses[self._t]
+        agent_loss = float(pi @ loss)
+        self._t += 1
+        self._cum = self._cum + loss
+        self._last = loss.copy()
+        self._agent_cum += agent_loss
+        self._dyn += agent_loss - float(loss.min())
+        info = {"t": self._t, "pi": pi, "loss": loss.copy(), "agent_loss": agent_loss,
+                "regret": self._agent_cum - float(self._cum.min()), "dynamic_regret": self._dyn,
+                "fallback": bool(fallback)}
+        return self._obs(), -agent_loss, self._t == self.horizon, False, info

@@ -58,3 +58,28 @@ def test_import_pulls_in_neither_regretlab_nor_numba_nor_torch():
     code = ("import sys, regretlab_envs.online; "
             "bad = [m for m in ('regretlab', 'numba', 'torch') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("generator", GENERATORS + ("adaptive_adversary",))
+def test_experts_env_check_env_and_fallback(generator):
+    import warnings
+
+    from gymnasium.utils.env_checker import check_env
+
+    from regretlab_envs.online import ExpertsEnv
+
+    d = 2 if generator == "alternating" else 4
+    env = ExpertsEnv(generator, d, 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(env, skip_render_check=True)
+    env.reset(seed=0)
+    for bad in ([-1.0] * d, [np.nan] * d, [0.0] * d, [1.0]):
+        _, r, _, _, info = env.step(bad)
+        assert info["fallback"] and np.allclose(info["pi"], 1.0 / d)
+    _, r, _, _, info = env.step([2.0] + [0.0] * (d - 1))
+    assert not info["fallback"] and info["pi"][0] == 1.0 and r == -info["loss"][0]
+    with pytest.raises(ValueError, match="generator"):
+        ExpertsEnv("random_walk")
+    with pytest.raises(ValueError, match="d must be 2"):
+        ExpertsEnv("alternating", 3)

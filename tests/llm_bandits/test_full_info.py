@@ -83,3 +83,42 @@ def test_bad_input_names_the_parameter():
         run_full_info(np.full((5, 2), 2.0), "hedge")
     with pytest.raises(ParamError, match="losses"):
         run_full_info(np.zeros((5, 1)), "hedge")
+
+
+@pytest.mark.parametrize("generator", ["iid_uniform", "sine_trend", "alternating"])
+def test_experts_env_with_hedge_matches_run_full_info(generator):
+    from regretlab.core.ftrl import hedge_rows_xp
+    from regretlab_envs.online import ExpertsEnv
+
+    d, T = (2 if generator == "alternating" else 3), 40
+    env = ExpertsEnv(generator, d, T)
+    obs, _ = env.reset(seed=3)
+    eta = math.sqrt(8 * math.log(d) / T)
+    losses, done = [], False
+    while not done:
+        pi = hedge_rows_xp(obs["cum_losses"][None], eta, np)[0]
+        obs, _, done, _, info = env.step(pi)
+        losses.append(info["loss"])
+    ref = run_full_info(np.array(losses), "hedge")
+    assert info["regret"] == pytest.approx(ref["regret"][0, -1], abs=1e-12)
+    assert info["dynamic_regret"] == pytest.approx(ref["dynamic_regret"][0, -1], abs=1e-12)
+
+
+def test_adaptive_adversary_gives_ftl_linear_and_hedge_sublinear_regret():
+    # FTL alternates a tie (loss 1/2) and a sure loss 1 while the best action loses T/2: regret T/4 exactly
+    from regretlab.core.ftrl import hedge_rows_xp
+    from regretlab_envs.online import ExpertsEnv
+
+    T = 400
+    for rule, check in (("ftl", lambda r: r == T / 4), ("hedge", lambda r: r <= hedge_regret_bound(T, 2) + 1)):
+        env = ExpertsEnv("adaptive_adversary", 2, T)
+        obs, _ = env.reset(seed=0)
+        done = False
+        while not done:
+            cum = obs["cum_losses"]
+            if rule == "ftl":
+                pi = (cum == cum.min()).astype(float)
+            else:
+                pi = hedge_rows_xp(cum[None], math.sqrt(8 * math.log(2) / T), np)[0]
+            obs, _, done, _, info = env.step(pi)
+        assert check(info["regret"]), (rule, info["regret"])
