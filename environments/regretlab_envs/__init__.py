@@ -20,6 +20,8 @@ id                                         environment (default kwargs; every on
                                            [N24] Gaussian: means ~ N(0, s^2), s = 1 / 3, horizon 300 / 1000
 ``regretlab/Experts-v0``                   ``ExpertsEnv(generator, d, horizon)``: full-information online
                                            learning; default iid_uniform, d 3, horizon 50
+``regretlab/RepeatedGame-v0``              ``RepeatedGameEnv(game, horizon, opponent)``: the learner is
+                                           the row player; default prisoners_dilemma, 50, hedge
 ``regretlab/TextBandit-v0``                ``TextBanditWrapper`` (prompts in, free text out) on ``base_id``
                                            (default ``regretlab/K24Hard-v0``); render options as kwargs
 ``regretlab/DeliveryGridworld-v0``         ``DeliveryGridworldEnv(board, weights, max_steps, start)``;
@@ -76,6 +78,7 @@ def _specs() -> list[tuple[str, str, dict[str, Any]]]:
                     kwargs["instance_seed"] = 0
                 specs.append((env_id, _PRESETS, kwargs))
     specs.append(("regretlab/Experts-v0", "regretlab_envs.online:ExpertsEnv", {}))
+    specs.append(("regretlab/RepeatedGame-v0", "regretlab_envs.games:RepeatedGameEnv", {}))
     specs.append(("regretlab/TextBandit-v0", "regretlab_envs.text:make_text_bandit", {}))
     specs.append(("regretlab/DeliveryGridworld-v0", _GRIDWORLD, {}))
     specs.append(("regretlab/DeliveryCorridor-v0", _GRIDWORLD, {"board": _CORRIDOR_4X1}))
