@@ -37,7 +37,7 @@ from gymnasium import spaces
 
 from regretlab_envs._validate import check_choice, check_int, check_vector
 
-__all__ = ["GAMES", "OPPONENTS", "RepeatedGameEnv", "game_matrices"]
+__all__ = ["GAMES", "OPPONENTS", "RepeatedGameEnv", "game_matrices", "play_repeated_game"]
 
 
 def _sym(U1):
@@ -153,3 +153,45 @@ class RepeatedGameEnv(gym.Env):
         info = {"t": self._t, "pi": pi, "q": q, "actions": (i, j), "payoff_vector": v,
                 "regret": float(self._cum.max() - self._played), "fallback": bool(fallback)}
         return self._obs(), reward, self._t == self.horizon, False, info
+
+
+def play_repeated_game(agents, game: str = "prisoners_dilemma", horizon: int = 50, seed: int | None = None, *,
+                       random_size: int = 3, game_seed: int = 0) -> dict[str, Any]:
+    """Two agents against each other (self-play included; spec §2.4), without a multi-agent framework.
+
+    ``agents`` = (row, column); each is a callable ``agent(state) -> distribution`` over its own actions, where
+    ``state`` = {"t", "payoffs" (its own payoff matrix, rows = its actions), "cum_payoffs" (its cumulative realised
+    payoff vector), "opponent_counts"}. Both distributions are validated like the environment's actions (uniform
+    fallback, counted), then both actions are sampled from ``numpy.random.default_rng(seed)`` (row first).
+    Returns the actions (T,) of each player, their distributions (T, n), fallback counts and the matrices, ready
+    for :func:`regretlab.llm_bandits.metrics.external_regret` / ``cce_gap`` / ``nash_gap``.
+    """
+    U1, U2 = game_matrices(game, random_size, game_seed)
+    T = check_int("play_repeated_game", "horizon", horizon, low=1)
+    if len(agents) != 2:
+        raise ValueError(f"play_repeated_game: agents must be two callables (row, column), got {len(agents)}")
+    gen = np.random.default_rng(seed)
+    mats = (U1, U2.T)  # each player's payoffs with its own actions as rows
+    cum = [np.zeros(U1.shape[0]), np.zeros(U1.shape[1])]
+    counts = [np.zeros(U1.shape[1]), np.zeros(U1.shape[0])]
+    acts = np.zeros((2, T), dtype=np.int64)
+    dists = [np.zeros((T, U1.shape[0])), np.zeros((T, U1.shape[1]))]
+    fallbacks = [0, 0]
+    for t in range(T):
+        for p in (0, 1):
+            n = mats[p].shape[0]
+            state = {"t": t, "payoffs": mats[p].copy(), "cum_payoffs": cum[p].copy(),
+                     "opponent_counts": counts[p].copy()}
+            pi = np.asarray(agents[p](state), dtype=np.float64).reshape(-1)
+            bad = pi.shape != (n,) or not np.all(np.isfinite(pi)) or pi.min() < 0 or pi.sum() <= 0
+            fallbacks[p] += bool(bad)
+            dists[p][t] = np.full(n, 1.0 / n) if bad else pi / pi.sum()
+        i = int(gen.choice(U1.shape[0], p=dists[0][t]))
+        j = int(gen.choice(U1.shape[1], p=dists[1][t]))
+        acts[:, t] = (i, j)
+        cum[0] += U1[:, j]
+        cum[1] += U2[i, :]
+        counts[0][j] += 1
+        counts[1][i] += 1
+    return {"row_actions": acts[0], "col_actions": acts[1], "row_pi": dists[0], "col_pi": dists[1],
+            "fallbacks": tuple(fallbacks), "U1": U1, "U2": U2}
