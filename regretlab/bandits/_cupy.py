@@ -341,11 +341,12 @@ RL_DEV void rl_run_one(long long policy, const double* RL_RESTRICT pp, long long
                 }
                 arm = commit;
             }
-        } else if (policy == RL_UCB1 || policy == RL_UCB_K24) {
+        } else if (policy == RL_UCB1 || policy == RL_UCB_K24 || policy == RL_UCB_C) {
             if (untried > 0) {
                 arm = rl_first_untried(n, K);
             } else {
-                const double sc = policy == RL_UCB1 ? pp0 * sqrt(2.0 * log((double)(t - 1))) : sqrt(pp0);
+                const double sc = policy == RL_UCB1 ? pp0 * sqrt(2.0 * log((double)(t - 1)))
+                                : policy == RL_UCB_C ? pp0 * sqrt(log((double)t)) : sqrt(pp0);
                 for (long long a = 0; a < K; ++a) {
                     idx[a] = mean[a] + sc * rsn[a];
                 }
@@ -508,6 +509,7 @@ def kernel_source(maxk: int) -> str:
         "RL_ETC": _p.ETC,
         "RL_UCB1": _p.UCB1,
         "RL_UCB_K24": _p.UCB_K24,
+        "RL_UCB_C": _p.UCB_C,
         "RL_KL_UCB": _p.KL_UCB,
         "RL_TS_BETA": _p.TS_BETA,
         "RL_TS_GAUSS": _p.TS_GAUSS,

@@ -23,6 +23,7 @@ from .policies import (
     KL_UCB,
     TS_BETA,
     UCB1,
+    UCB_C,
     UCB_K24,
     UNIFORM,
 )
@@ -143,11 +144,16 @@ def _run_one(policy, pp, family, sigma, mu, horizon, s, ckpt, zx, zf,
                 if commit < 0:
                     s, commit = _argmax_random(mean, K, s)
                 arm = commit
-        elif policy == UCB1 or policy == UCB_K24:
+        elif policy == UCB1 or policy == UCB_K24 or policy == UCB_C:
             if untried > 0:
                 arm = _first_untried(n, K)
             else:
-                sc = pp[0] * math.sqrt(2.0 * math.log(t - 1)) if policy == UCB1 else math.sqrt(pp[0])
+                if policy == UCB1:
+                    sc = pp[0] * math.sqrt(2.0 * math.log(t - 1))
+                elif policy == UCB_C:
+                    sc = pp[0] * math.sqrt(math.log(t))
+                else:
+                    sc = math.sqrt(pp[0])
                 for a in range(K):
                     idx[a] = mean[a] + sc * rsn[a]
                 s, arm = _argmax_random(idx, K, s)

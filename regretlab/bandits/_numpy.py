@@ -48,6 +48,7 @@ from .policies import (
     TS_BETA,
     TS_GAUSS,
     UCB1,
+    UCB_C,
     UCB_K24,
     UNIFORM,
 )
@@ -666,7 +667,7 @@ def simulate(code, pp, fam, sigma, means, horizon, states, ckpt, *, block=None):
     s = np.zeros((R, K))
     mean = np.zeros((R, K))
     nf, sf, meanf = n.reshape(-1), s.reshape(-1), mean.reshape(-1)
-    rsn = np.zeros((R, K)) if code in (UCB1, UCB_K24) else None
+    rsn = np.zeros((R, K)) if code in (UCB1, UCB_K24, UCB_C) else None
     idx = np.empty((R, K))
     regret = np.zeros(R)
     reward_sum = np.zeros(R)
@@ -676,7 +677,7 @@ def simulate(code, pp, fam, sigma, means, horizon, states, ckpt, *, block=None):
     ci = 0
     # The first K rounds of these policies pull arms 0..K-1 in order in every replicate; the others
     # track the untried arms per replicate until every replicate has tried every arm.
-    deterministic_start = code in (GREEDY, UCB1, UCB_K24, KL_UCB, ETC)
+    deterministic_start = code in (GREEDY, UCB1, UCB_K24, UCB_C, KL_UCB, ETC)
     untried = None if deterministic_start else np.full(R, K, dtype=np.int64)
     if code == TS_BETA:  # Marsaglia-Tsang constants (d, c) of the Beta(1 + S, 1 + N - S) gammas
         d0 = 1.0 - 1.0 / 3.0
@@ -693,11 +694,16 @@ def simulate(code, pp, fam, sigma, means, horizon, states, ckpt, *, block=None):
         # 1. choose
         if code == UNIFORM:
             arm = (st.uniform() * K).astype(np.int64)
-        elif code == UCB1 or code == UCB_K24:
+        elif code == UCB1 or code == UCB_K24 or code == UCB_C:
             if t <= K:
                 arm = np.full(R, t - 1, dtype=np.int64)
             else:
-                sc = pp[0] * math.sqrt(2.0 * math.log(t - 1)) if code == UCB1 else math.sqrt(pp[0])
+                if code == UCB1:
+                    sc = pp[0] * math.sqrt(2.0 * math.log(t - 1))
+                elif code == UCB_C:
+                    sc = pp[0] * math.sqrt(math.log(t))
+                else:
+                    sc = math.sqrt(pp[0])
                 np.multiply(rsn, sc, out=idx)
                 idx += mean
                 arm = _argmax_random(st, idx)

@@ -35,8 +35,8 @@ REFERENCES = {
 # is checked per cell, so a parameter a policy does not have is an error, never ignored.
 _POLICY_PARAMS = {
     "eps": Float(None, "eps_greedy: exploration probability", low=0.0, high=1.0),
-    "c": Float(None, "ucb1: confidence scale c; ucb_k24: the C of sqrt(C / N_a); kl_ucb: the c of ln n + c ln ln n; "
-                         "eps_decay: c", low=0.0),
+    "c": Float(None, "ucb1: confidence scale c; ucb_k24: the C of sqrt(C / N_a); ucb_c: the c of c sqrt(ln t / N_a); "
+                         "kl_ucb: the c of ln n + c ln ln n; eps_decay: c", low=0.0),
     "d": Float(None, "eps_decay: d in eps_t = min(1, cK/(d^2 t))", low=0.0, low_open=True),
     "m": Int(None, "etc: pulls of each arm before committing", low=1),
     "prior_mean": Float(None, "ts_gauss: prior mean"),

@@ -21,6 +21,9 @@ ucb1           each arm once, then argmax mu_a + c sqrt(2 ln n / N_a), ``n`` = p
 ucb_k24        each arm once, then argmax mu_a + sqrt(c / N_a) (computed as sqrt(c) sqrt(1 / N_a)), c = 1:
                the "UCB with C = 1" baseline of Krishnamurthy, Harris, Foster, Zhang, Slivkins, "Can large
                language models explore in-context?", NeurIPS 2024 (a heuristic constant; no log term).
+ucb_c          each arm once, then argmax mu_a + c sqrt(ln t / N_a), ``t`` the 1-based current round, c = 0.5:
+               the UCB of the environment code of Chen, Chen, Huang, Xie, Dhingra, "When Greedy Wins: Emergent
+               Exploitation Bias in Meta-Bandit LLM Training", ICLR 2026 (specs/llm-bandit-envs.md §7).
 kl_ucb         each arm once, then argmax max{q : N_a kl(mu_a, q) <= ln n + c ln ln n}. Garivier and
                Cappe, "The KL-UCB algorithm for bounded stochastic bandits and beyond", COLT 2011,
                Algorithm 1 (they analyse c = 3 and recommend c = 0 in practice; our default is c = 0).
@@ -45,7 +48,7 @@ import numpy as np
 
 from regretlab.core.validate import ParamError, check_float, check_int
 
-UNIFORM, GREEDY, EPS_GREEDY, EPS_DECAY, ETC, UCB1, KL_UCB, TS_BETA, TS_GAUSS, UCB_K24 = range(10)
+UNIFORM, GREEDY, EPS_GREEDY, EPS_DECAY, ETC, UCB1, KL_UCB, TS_BETA, TS_GAUSS, UCB_K24, UCB_C = range(11)
 BERNOULLI, GAUSSIAN = 0, 1
 FAMILIES = {"bernoulli": BERNOULLI, "gaussian": GAUSSIAN}
 
@@ -74,6 +77,8 @@ POLICIES: dict[str, PolicySpec] = {
                    {"c": (1.0, 0.0, True, None)}),
         PolicySpec("ucb_k24", UCB_K24, "mean + sqrt(c / N_a) [Krishnamurthy et al. 2024, C = 1]",
                    {"c": (1.0, 0.0, True, None)}),
+        PolicySpec("ucb_c", UCB_C, "mean + c sqrt(ln t / N_a), t the current round [Chen et al. 2025 code, c = 0.5]",
+                   {"c": (0.5, 0.0, True, None)}),
         PolicySpec("kl_ucb", KL_UCB, "KL upper confidence bound [Garivier & Cappe 2011, Alg. 1]",
                    {"c": (0.0, 0.0, False, None)}),
         PolicySpec("ts_beta", TS_BETA, "Beta-Bernoulli Thompson sampling [Agrawal & Goyal 2012, Alg. 1]",

@@ -36,6 +36,7 @@ from .policies import (
     TS_BETA,
     TS_GAUSS,
     UCB1,
+    UCB_C,
     UCB_K24,
     UNIFORM,
 )
@@ -144,10 +145,15 @@ class ReferencePolicy:
             if self.commit < 0:
                 self.commit = self.argmax_random(mean)
             return self.commit
-        if policy == UCB1 or policy == UCB_K24:
+        if policy == UCB1 or policy == UCB_K24 or policy == UCB_C:
             if self.untried > 0:
                 return self.first_untried()
-            sc = pparams[0] * math.sqrt(2.0 * math.log(t - 1)) if policy == UCB1 else math.sqrt(pparams[0])
+            if policy == UCB1:
+                sc = pparams[0] * math.sqrt(2.0 * math.log(t - 1))
+            elif policy == UCB_C:
+                sc = pparams[0] * math.sqrt(math.log(t))
+            else:
+                sc = math.sqrt(pparams[0])
             return self.argmax_random([mean[a] + sc * rsn[a] for a in range(K)])
         if policy == KL_UCB:
             if self.untried > 0:

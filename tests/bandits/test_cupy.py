@@ -144,6 +144,7 @@ CASES = [
     ("ucb1", "gaussian", {"c": 0.7}),
     ("ucb_k24", "bernoulli", {}),
     ("ucb_k24", "gaussian", {"c": 0.5}),
+    ("ucb_c", "bernoulli", {}),
     ("kl_ucb", "bernoulli", {}),
     ("kl_ucb", "bernoulli", {"c": 3.0}),
     ("kl_ucb", "gaussian", {"c": 3.0}),
@@ -275,7 +276,7 @@ def test_host_many_arms_matches_reference(host_build):
 
 EXACT_POLICIES = [("uniform", {}), ("greedy", {}), ("eps_greedy", {"eps": 0.2}), ("eps_decay", {}),
                   ("etc", {"m": 5})]
-TRANSCENDENTAL = [("ucb1", "bernoulli"), ("ucb_k24", "bernoulli"), ("kl_ucb", "bernoulli"), ("kl_ucb", "gaussian"),
+TRANSCENDENTAL = [("ucb1", "bernoulli"), ("ucb_k24", "bernoulli"), ("ucb_c", "bernoulli"), ("kl_ucb", "bernoulli"), ("kl_ucb", "gaussian"),
                   ("ts_beta", "bernoulli"), ("ts_gauss", "gaussian")]
 
 

@@ -278,3 +278,17 @@ def test_ucb_k24_index_is_mean_plus_sqrt_c_over_n():
         else:
             n0 += 1
     np.testing.assert_array_equal(out["counts"], [[n0, n1]] * 3)
+
+
+@pytest.mark.parametrize("c", [0.5, 3.0, 10.0])
+def test_ucb_c_index_is_mean_plus_c_sqrt_log_t_over_n(c):
+    """ucb_c picks argmax mean_a + c sqrt(ln t / N_a), t the current round ([C25] code); with rewards 1 and 0
+    (means 1 and 0) a hand replay of the rule gives the counts."""
+    T = 60
+    n = [1, 1]
+    for t in range(3, T + 1):
+        idx = [1.0 + c * math.sqrt(math.log(t) / n[0]), 0.0 + c * math.sqrt(math.log(t) / n[1])]
+        n[int(idx[1] > idx[0])] += 1
+    for backend in ("numba", "numpy", "python"):
+        out = simulate([1.0, 0.0], "ucb_c", T, 3, seed=2, backend=backend, c=c)
+        assert out["counts"].tolist() == [n] * 3
