@@ -13,7 +13,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_choice", "check_float", "check_int", "check_vector"]
+__all__ = ["as_distribution", "check_choice", "check_float", "check_int", "check_vector"]
 
 
 def check_int(owner: str, name: str, value: object, *, low: int | None = None) -> int:
@@ -91,3 +91,19 @@ def check_choice(owner: str, name: str, value: object, choices: tuple) -> object
     if value not in choices:
         raise ValueError(f"{owner}: {name} must be one of {list(choices)}, got {value!r}")
     return value
+
+
+def as_distribution(action: object, n: int) -> tuple[np.ndarray, bool]:
+    """An agent's distribution action over ``n`` choices, renormalised, and whether it was replaced.
+
+    A vector of the wrong length, with a negative or non-finite entry, or with sum 0 is not a distribution:
+    the uniform distribution is returned with ``True`` (the fallback rule of the online-learning and game
+    environments; never an error, never a better action).
+    """
+    try:
+        pi = np.asarray(action, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        return np.full(n, 1.0 / n), True
+    if pi.shape != (n,) or not np.all(np.isfinite(pi)) or pi.min() < 0 or not pi.sum() > 0:
+        return np.full(n, 1.0 / n), True
+    return pi / pi.sum(), False

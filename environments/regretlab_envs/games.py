@@ -35,7 +35,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from regretlab_envs._validate import check_choice, check_int, check_vector
+from regretlab_envs._validate import as_distribution, check_choice, check_int, check_vector
 
 __all__ = ["GAMES", "OPPONENTS", "RepeatedGameEnv", "game_matrices", "play_repeated_game"]
 
@@ -136,9 +136,7 @@ class RepeatedGameEnv(gym.Env):
     def step(self, action):
         if self._t is None or self._t >= self.horizon:
             raise RuntimeError("RepeatedGameEnv.step: call reset() first (the episode ended or never began)")
-        pi = np.asarray(action, dtype=np.float64).reshape(-1)
-        fallback = pi.shape != (self.n1,) or not np.all(np.isfinite(pi)) or pi.min() < 0 or pi.sum() <= 0
-        pi = np.full(self.n1, 1.0 / self.n1) if fallback else pi / pi.sum()
+        pi, fallback = as_distribution(action, self.n1)
         q = self._opponent_q()
         i = int(self.np_random.choice(self.n1, p=pi))
         j = int(self.np_random.choice(self.n2, p=q))
@@ -182,10 +180,8 @@ def play_repeated_game(agents, game: str = "prisoners_dilemma", horizon: int = 5
             n = mats[p].shape[0]
             state = {"t": t, "payoffs": mats[p].copy(), "cum_payoffs": cum[p].copy(),
                      "opponent_counts": counts[p].copy()}
-            pi = np.asarray(agents[p](state), dtype=np.float64).reshape(-1)
-            bad = pi.shape != (n,) or not np.all(np.isfinite(pi)) or pi.min() < 0 or pi.sum() <= 0
-            fallbacks[p] += bool(bad)
-            dists[p][t] = np.full(n, 1.0 / n) if bad else pi / pi.sum()
+            dists[p][t], bad = as_distribution(agents[p](state), n)
+            fallbacks[p] += bad
         i = int(gen.choice(U1.shape[0], p=dists[0][t]))
         j = int(gen.choice(U1.shape[1], p=dists[1][t]))
         acts[:, t] = (i, j)

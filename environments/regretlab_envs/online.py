@@ -33,7 +33,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from ._validate import check_choice, check_float, check_int
+from ._validate import as_distribution, check_choice, check_float, check_int
 
 __all__ = ["ADVERSARIES", "GENERATORS", "ExpertsEnv", "LossSequence", "loss_sequence"]
 
@@ -162,9 +162,7 @@ class ExpertsEnv(gym.Env):
     def step(self, action):
         if self._losses is None and self.generator != "adaptive_adversary" or self._t >= self.horizon:
             raise RuntimeError("ExpertsEnv.step: call reset() first (the episode ended or never began)")
-        pi = np.asarray(action, dtype=np.float64).reshape(-1)
-        fallback = pi.shape != (self.d,) or not np.all(np.isfinite(pi)) or pi.min() < 0 or pi.sum() <= 0
-        pi = np.full(self.d, 1.0 / self.d) if fallback else pi / pi.sum()
+        pi, fallback = as_distribution(action, self.d)
         if self._losses is None:
             loss = np.zeros(self.d)
             loss[int(np.argmax(pi))] = 1.0
