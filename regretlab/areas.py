@@ -8,4 +8,5 @@ AREAS = (
     "regretlab.mass_balance.experiments",
     "regretlab.preference.experiments",
     "regretlab.adversarial_mdp.experiments",
+    "regretlab.llm_bandits.experiments",
 )

@@ -16,7 +16,7 @@ def test_every_area_config_with_reproduce_is_valid_at_both_sizes(tmp_path):
     for quick in (False, True):
         targets = discover(None, quick=quick, root=ROOT, out=tmp_path)
         areas = {t.area for t in targets}
-        assert {"bandits", "starc", "mass_balance", "regret_preference", "adversarial_mdp"} <= areas
+        assert {"bandits", "starc", "mass_balance", "regret_preference", "adversarial_mdp", "llm_bandits"} <= areas
         for t in targets:
             assert t.seconds is not None and t.cells >= 1 and t.status == "new"
 

@@ -152,6 +152,21 @@ class OpenAIChatAgent:
             kw["_default_key"] = "ollama"
         return cls(PRESETS[server], model, **kw)
 
+    def fork(self, *, seed: int | None = None, name: str | None = None) -> OpenAIChatAgent:
+        """A copy for one replicate: the same server, sampling parameters, cache and concurrency limit (the
+        semaphore is shared, so the limit holds across forks), its own call records, and ``seed`` (default:
+        this agent's) sent with every request. The harness gives each replicate a fork seeded from its
+        agent-side stream, so the usage per replicate is ``fork.usage``."""
+        import copy
+
+        twin = copy.copy(self)
+        twin.seed = self.seed if seed is None else check_int(_OWNER, "seed", seed)
+        twin.name = name or self.name
+        twin._lock = threading.Lock()
+        twin.calls = []
+        twin.last_call = None
+        return twin
+
     def __repr__(self) -> str:
         return f"OpenAIChatAgent(base_url={self.base_url!r}, model={self.model!r}, api_key_env={self.api_key_env!r})"
 

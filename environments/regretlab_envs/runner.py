@@ -17,8 +17,8 @@ Re-prompting (§4): when the first reply does not parse (status not ``ok*``), th
 the reply and a format reminder, up to ``max_reprompts`` times (default 2); the final text goes to ``step``,
 whose fallback rule applies if it is still malformed. A text agent that raises (a transport error after its own
 retries) counts as status ``error`` and the environment's fallback applies. Per round the episode record keeps
-the first status, the final status, the fallback used and the number of re-prompts; ``malformed_rate`` and
-``fallback_rate`` are their shares.
+the first status, the final status, the fallback used, the number of re-prompts and the final reply (the
+transcript); ``malformed_rate`` and ``fallback_rate`` are their shares.
 
 Resume: with ``out_dir``, each finished replicate is written atomically as ``replicate_<r>.json`` and a re-run
 loads it instead of playing it again; a replicate cut short is replayed from its seed (an agent with an on-disk
@@ -121,7 +121,7 @@ def run_text_episode(env, agent, ss: np.random.SeedSequence, *, max_reprompts: i
     if hasattr(agent, "begin"):
         agent.begin(env, rng)
     rec: dict[str, list] = {k: [] for k in ("actions", "rewards", "inst_regret", "expected_inst_regret",
-                                            "first_status", "status", "fallback", "reprompts")}
+                                            "first_status", "status", "fallback", "reprompts", "replies")}
     done = False
     aborted, reason = False, None
     while not done:
@@ -156,6 +156,7 @@ def run_text_episode(env, agent, ss: np.random.SeedSequence, *, max_reprompts: i
         rec["status"].append(status)
         rec["fallback"].append(info["parse"]["fallback"])
         rec["reprompts"].append(tries)
+        rec["replies"].append(reply)
     n = max(len(rec["actions"]), 1)
     rec.update({
         "means": env.env.unwrapped.means.tolist(), "names": list(env.names), "aborted": aborted,
@@ -167,10 +168,13 @@ def run_text_episode(env, agent, ss: np.random.SeedSequence, *, max_reprompts: i
 
 
 def run_replicates(play: Callable[[int], dict], replicates: int, *, workers: int = 8,
-                   out_dir: str | os.PathLike | None = None) -> list[dict]:
-    """``[play(r) for r in range(replicates)]`` in a thread pool of ``workers``, resumable via ``out_dir``."""
+                   out_dir: str | os.PathLike | None = None, start: int = 0) -> list[dict]:
+    """``[play(r) for r in range(start, start + replicates)]`` in a thread pool of ``workers``, resumable via
+    ``out_dir`` (``replicate_<r>.json``, r the replicate's own index, so any chunking finds its files)."""
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"run_replicates: workers must be an integer >= 1, got {workers!r}")
+    if not isinstance(start, int) or start < 0:
+        raise ValueError(f"run_replicates: start must be an integer >= 0, got {start!r}")
     folder = Path(out_dir) if out_dir is not None else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -187,4 +191,4 @@ def run_replicates(play: Callable[[int], dict], replicates: int, *, workers: int
         return out
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, range(replicates)))
+        return list(pool.map(one, range(start, start + replicates)))

@@ -149,12 +149,19 @@ class Seeds:
 
     ``states`` holds replicates ``start .. start + replicates - 1`` of the cell; replicate r's state
     depends on (seed, cell, r) only, so any chunking of replicates gives the same numbers.
+
+    ``workdir``: a scratch directory of this cell inside the results directory
+    (``<out>/work/c00007``, not created until an experiment asks), set when the cell runs in a sweep and
+    None otherwise. Experiments whose replicates are expensive (LLM agents) keep per-replicate results and
+    response caches there, so that a killed sweep resumes inside a cell; it is never read for the numbers
+    of a finished cell, and results must not depend on whether it is set.
     """
 
     seed: int
     cell: int
     replicates: int
     start: int = 0
+    workdir: str | None = None
 
     @property
     def states(self) -> np.ndarray:

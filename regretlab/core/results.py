@@ -8,6 +8,8 @@ Layout of ``DIR``::
     cells/c00007.error.json   a failed cell: error and traceback (removed when it later succeeds)
     summary.csv          one row per cell: parameters, status, mean/std/se of every per-replicate scalar
     curves.csv           one row per cell x checkpoint: mean and 95% t-band of every curve output
+    work/c00007/         scratch of cell 7 while it runs (``Seeds.workdir``: per-replicate results and
+                         response caches of experiments that resume inside a cell, e.g. LLM agents)
     plots/               PNG + PDF
 
 No pickle anywhere: arrays are ``.npz`` loaded with ``allow_pickle=False``; tables are CSV.

@@ -65,7 +65,8 @@ def _run(sweep: Sweep, rd: ResultsDir, todo: list[int], *, workers, backend, sch
             prog.update(task, advance=1, failed=f"[red]{len(failed)} failed" if failed else "")
 
     try:
-        execute(sweep, todo, on_done, workers=workers, backend=backend, scheduler=scheduler, dask_local=dask_local)
+        execute(sweep, todo, on_done, workers=workers, backend=backend, scheduler=scheduler, dask_local=dask_local,
+                workdir=rd.path / "work")
     finally:
         if bar:
             bar[0].stop()

@@ -16,6 +16,13 @@ A config (parsed with :mod:`tomllib`)::
     kind = "curves"
     y = "regret"
 
+In ``[grid]`` and ``[zip]`` the string ``"default"`` leaves a parameter at its default in that cell, so a
+zip can mix cells that set a parameter with cells that do not (TOML has no null)::
+
+    [zip]
+    policy = ["ucb1", "eps_greedy", "eps_greedy"]
+    eps = ["default", 0.05, 0.1]
+
 Every value is validated against the experiment's parameter specs before any cell runs; an error
 names the file, the key (``grid.policy[2]``) and the allowed values. Cell ``i`` is the i-th element of
 the product in the order the axes are written (zip group as one axis, last axis fastest); replicate r
@@ -43,6 +50,10 @@ __all__ = ["ConfigError", "Sweep", "execute", "load_config", "parse_overrides", 
 
 TOP_KEYS = {"experiment", "replicates", "seed", "params", "grid", "zip", "plot", "plots", "description",
             "backend", "title", "reproduce"}
+
+
+#: In [grid]/[zip], this value leaves the parameter at its default in that cell.
+DEFAULT = "default"
 
 
 class ConfigError(ValueError):
@@ -168,7 +179,7 @@ def load_config(path: str | os.PathLike | None = None, overrides: Sequence[str] 
             else:
                 vals = [(f"{sec}.{k}", v)]
             for path_key, x in vals:
-                if x is None:
+                if x is None or (sec != "params" and x == DEFAULT):
                     continue
                 try:
                     exp.params[k].check(k, x)
@@ -202,7 +213,7 @@ def load_config(path: str | os.PathLike | None = None, overrides: Sequence[str] 
     for i, combo in enumerate(itertools.product(*[vals for _, vals in axes])):
         given = dict(params)
         for (keys, _), values in zip(axes, combo):
-            given.update(dict(zip(keys, values)))
+            given.update({k: exp.params[k].default if x == DEFAULT else x for k, x in zip(keys, values)})
         try:
             resolved = exp.resolve(given)
         except (ParamError, TypeError, ValueError) as e:
@@ -224,16 +235,17 @@ def _set_threads(n: int | None) -> None:
 
 
 def run_cell(experiment: str, params: dict, seed: int, cell: int, replicates: int, backend: str,
-             threads: int | None = None) -> dict:
+             workdir: str | None = None, threads: int | None = None) -> dict:
     """Run one cell; returns ``{"ok": True, "arrays": {...}, "seconds": s}`` or the error and traceback.
 
     Never raises for a failure inside the experiment: a failing cell is recorded, the sweep goes on.
+    ``workdir`` is handed to the experiment as ``Seeds.workdir`` (its scratch directory for resuming).
     """
     _set_threads(threads)
     t0 = time.perf_counter()
     try:
         exp = registry.get(experiment)
-        out = exp.func(params, registry.Seeds(seed, cell, replicates), backend)
+        out = exp.func(params, registry.Seeds(seed, cell, replicates, workdir=workdir), backend)
         arrays = {k: np.asarray(v) for k, v in out.items()}
         for k, v in arrays.items():
             if v.dtype == object:
@@ -249,16 +261,22 @@ def _worker_init(threads: int) -> None:
 
 
 def execute(sweep: Sweep, todo: Iterable[int], on_done, *, workers: int = 1, backend: str = "auto",
-            scheduler: str | None = None, dask_local: int | None = None) -> None:
+            scheduler: str | None = None, dask_local: int | None = None,
+            workdir: str | os.PathLike | None = None) -> None:
     """Run cells ``todo`` and call ``on_done(index, result)`` as each finishes (in the calling process).
 
     ``workers == 1`` runs in-process with every core for Numba; ``workers > 1`` uses a local process
     pool with ``NUMBA_NUM_THREADS = cores // workers`` per worker; ``scheduler`` (an address such as
     ``tcp://host:8786``) or ``dask_local`` (a LocalCluster of that many workers) uses Dask distributed.
+    ``workdir``: the folder holding the cells' scratch directories (``<workdir>/c00007``; see
+    :class:`regretlab.core.registry.Seeds`).
     """
+    from .results import cell_name
+
     todo = list(todo)
     cores = os.cpu_count() or 1
-    args = [(sweep.experiment, sweep.cells[i], sweep.seed, i, sweep.replicates, backend) for i in todo]
+    args = [(sweep.experiment, sweep.cells[i], sweep.seed, i, sweep.replicates, backend,
+             None if workdir is None else os.path.join(os.fspath(workdir), cell_name(i))) for i in todo]
     if scheduler or dask_local:
         _execute_dask(todo, args, on_done, scheduler, dask_local, cores)
     elif workers <= 1:

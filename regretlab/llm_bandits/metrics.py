@@ -16,6 +16,7 @@ is any arm whose mean equals max(means) (the set of best arms).
   their median (``numpy.median``) and mean ([K24] MedianReward).
 - :func:`best_arm_freq`, :func:`early_failure` (§6.3: SuffFailFreq at t0 = max(2K, ceil(T/10)) -- [C25]'s
   exact t0 UNCONFIRMED --, the share of replicates with best-arm frequency < 0.1, and "best arm never tried").
+- :func:`bandit_outputs`: the outputs of the vectorised bandit simulator computed from histories (the harness).
 - :func:`k24_summary`: the [K24] table row (median reward, SuffFailFreq(T/2) with t = floor(T/2), K MinFrac(T),
   GreedyFrac).
 
@@ -35,8 +36,8 @@ import numpy as np
 
 from regretlab.core.validate import ParamError, check_array, check_choice, check_int
 
-__all__ = ["GREEDY_CONVENTIONS", "best_arm_freq", "cce_gap", "early_failure", "external_regret", "greedy_frac",
-           "k24_summary", "min_frac", "nash_gap", "pseudo_regret", "reward_summary", "suffix_failure"]
+__all__ = ["GREEDY_CONVENTIONS", "bandit_outputs", "best_arm_freq", "cce_gap", "early_failure", "external_regret",
+           "greedy_frac", "k24_summary", "min_frac", "nash_gap", "pseudo_regret", "reward_summary", "suffix_failure"]
 
 GREEDY_CONVENTIONS = ("optimistic", "played_only", "all_played_rounds_only")
 
@@ -92,14 +93,14 @@ def min_frac(actions, means) -> np.ndarray:
     return (_counts(a, mu.size).min(axis=2) / np.arange(1, T + 1)[None, :]).mean(axis=0)
 
 
-def greedy_frac(actions, rewards, means, convention: str = "optimistic") -> float:
+def greedy_frac(actions, rewards, means, convention: str = "optimistic", per_replicate: bool = False):
     """Mean over replicates of the share of greedy rounds (module docstring; spec §6.2 conventions).
 
     ``optimistic``: unplayed arms have empirical mean +inf (all untried arms form the greedy set while one
     exists; round 1 is always greedy). ``played_only``: a_t is greedy iff it was played before t and its
     empirical mean equals the maximum over played arms; denominator T. ``all_played_rounds_only``: the share
     among rounds where every arm was played before t; replicates without such a round are dropped (NaN if
-    all are).
+    all are). ``per_replicate``: the (R,) shares instead of their mean (NaN for a dropped replicate).
     """
     where = "greedy_frac"
     a, mu, y = _check_history(actions, means, where, rewards)
@@ -119,16 +120,18 @@ def greedy_frac(actions, rewards, means, convention: str = "optimistic") -> floa
     greedy_played = chosen_played & (chosen_emp == best_played)
     all_played = played.all(axis=2)
     if convention == "optimistic":
-        g = np.where(all_played, greedy_played, ~chosen_played)
-        return float(g.mean(axis=1).mean())
-    if convention == "played_only":
-        return float(greedy_played.mean(axis=1).mean())
-    n_rounds = all_played.sum(axis=1)
-    keep = n_rounds > 0
-    if not keep.any():
-        return float("nan")
-    share = (greedy_played & all_played).sum(axis=1)[keep] / n_rounds[keep]
-    return float(share.mean())
+        share = np.where(all_played, greedy_played, ~chosen_played).mean(axis=1)
+    elif convention == "played_only":
+        share = greedy_played.mean(axis=1)
+    else:
+        n_rounds = all_played.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(n_rounds > 0, (greedy_played & all_played).sum(axis=1) / np.maximum(n_rounds, 1),
+                             np.nan)
+    if per_replicate:
+        return share
+    keep = ~np.isnan(share)
+    return float(share[keep].mean()) if keep.any() else float("nan")
 
 
 def reward_summary(rewards, means) -> dict:
@@ -180,6 +183,25 @@ def k24_summary(actions, rewards, means, convention: str = "optimistic") -> dict
             "k_min_frac": float(mu.size * min_frac(a, mu)[-1]),
             "greedy_frac": greedy_frac(a, y, mu, convention),
             "regret": float(pseudo_regret(a, mu)[:, -1].mean())}
+
+
+def bandit_outputs(actions, rewards, means, checkpoints) -> dict:
+    """The per-replicate outputs of :func:`regretlab.bandits.simulate` (``regretlab.bandits.OUTPUTS``: ``t``,
+    ``regret`` at ``checkpoints``, ``final_regret``, ``counts``, ``reward_mean``, ``greedy_frac`` (optimistic),
+    ``last_best``, ``best_frac``) computed from recorded histories, so that a step-wise agent's results have the
+    same meaning, and go through the same summaries and plots, as the vectorised baselines'."""
+    a, mu, y = _check_history(actions, means, "bandit_outputs", rewards)
+    R, T = a.shape
+    ck = np.asarray(checkpoints, dtype=np.int64)
+    if ck.ndim != 1 or ck.size < 1 or ck.min() < 1 or ck.max() > T or np.any(np.diff(ck) <= 0):
+        raise ParamError("bandit_outputs", "checkpoints", f"a strictly increasing sequence in [1, {T}]", ck)
+    reg = pseudo_regret(a, mu)
+    hit = _best_mask(mu)[a]
+    return {"t": ck, "regret": reg[:, ck - 1], "final_regret": reg[:, -1].copy(),
+            "counts": _counts(a, mu.size)[:, -1, :].astype(np.int64), "reward_mean": y.mean(axis=1),
+            "greedy_frac": greedy_frac(a, y, mu, "optimistic", per_replicate=True),
+            "last_best": np.where(hit.any(axis=1), T - np.argmax(hit[:, ::-1], axis=1), 0).astype(np.int64),
+            "best_frac": hit.mean(axis=1)}
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -47,6 +47,19 @@ def test_grid_and_zip_expand_in_written_order():
     assert all(c["family"] == "bernoulli" and c["horizon"] == 50 for c in sw.cells)
 
 
+def test_default_in_a_zip_leaves_the_parameter_unset():
+    cfg = {"experiment": "bandits.run", "params": {"horizon": 50},
+           "zip": {"policy": ["ucb1", "eps_greedy", "eps_greedy"], "eps": ["default", 0.05, 0.2]}}
+    sw = load_config(None, config=cfg)
+    assert [(c["policy"], c["eps"]) for c in sw.cells] == [("ucb1", None), ("eps_greedy", 0.05), ("eps_greedy", 0.2)]
+    # a grid axis too, and "default" gives the spec's default, not None, where there is one
+    sw = load_config(None, config={"experiment": "bandits.run", "grid": {"horizon": [20, "default"]}})
+    assert [c["horizon"] for c in sw.cells] == [20, 1000]
+    # without "default" the cross-parameter check still refuses eps for ucb1
+    with pytest.raises(ConfigError, match="eps"):
+        load_config(None, config={"experiment": "bandits.run", "zip": {"policy": ["ucb1"], "eps": [0.1]}})
+
+
 def test_overrides():
     over = parse_overrides(["replicates=5", "horizon=20", "grid.policy=['greedy']", "family=gaussian"])
     assert over == {"replicates": 5, "params": {"horizon": 20, "family": "gaussian"}, "grid": {"policy": ["greedy"]}}

@@ -1,0 +1,390 @@
+"""Registered exploration-benchmark experiment and its plots (specs/llm-bandit-envs.md §7, §8).
+
+``llm_bandits.explore``: one agent (a vectorised baseline, a Python agent, or an LLM behind an
+OpenAI-compatible endpoint) on one bandit preset of spec §2.1, R replicates. Outputs: those of
+``bandits.run`` (regret curve at log-spaced checkpoints, final regret, pulls, reward, greedy fraction, last
+round a best arm was played, best-arm share) plus the operational metrics of spec §6.8
+(:data:`regretlab.llm_bandits.harness.EXTRA_OUTPUTS`). How agents are named, seeded, cached and resumed:
+:mod:`regretlab.llm_bandits.harness`.
+
+Plot kinds:
+
+* ``llm_bandits.regret_curves``: one panel per instance, mean pseudo-regret against t with 95% t-bands, one
+  line per agent (UCB and Thompson sampling are the references of every panel when the sweep holds them);
+* ``llm_bandits.metric_table``: per cell, the [K24] statistics and the regret, with their intervals
+  (:func:`metric_rows`), written as ``plots/<name>.csv`` and ``.md`` and drawn as a table figure;
+* ``llm_bandits.failure_scatter``: [K24]'s failure classification, SuffFailFreq(T/2) against K MinFrac(T),
+  with the epsilon-greedy cells of the sweep joined as the reference curve.
+
+Parameters a cell does not use are refused, not ignored: a text-rendering option with ``interface = "numeric"``,
+an endpoint option without ``agent = "llm"``, a policy parameter the policy does not have.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from regretlab.bandits.bandits import OUTPUTS as BANDIT_OUTPUTS
+from regretlab.bandits.experiments import _POLICY_PARAMS
+from regretlab.bandits.policies import POLICIES
+from regretlab.core.registry import Bool, Choice, Float, Int, Str, experiment, plotter
+from regretlab.core.validate import ParamError
+
+from .harness import EXTRA_OUTPUTS, SERVERS, evaluate, load_factory, resolve_agent
+
+REFERENCES = {
+    "K24": "Krishnamurthy, Harris, Foster, Zhang, Slivkins. Can large language models explore in-context? "
+           "NeurIPS 2024, arXiv 2403.15371.",
+    "N24": "Nie, Su, Chang, Lee, Chi, Le, Chen. EVOLvE: Evaluating and optimizing LLMs for in-context "
+           "exploration. ICML 2025, arXiv 2410.06238.",
+    "C25": "Chen, Chen, Huang, Xie, Dhingra. When greedy wins: emergent exploitation bias in meta-bandit LLM "
+           "training. ICLR 2026, arXiv 2509.24923.",
+    "P25": "Park, Liu, Ozdaglar, Zhang. Do LLM agents have regret? A case study in online learning and games. "
+           "ICLR 2025, arXiv 2403.16843.",
+    "ACF02": "Auer, Cesa-Bianchi, Fischer. Finite-time analysis of the multiarmed bandit problem. Machine "
+             "Learning 47, 2002.",
+}
+
+
+def _text_choices():
+    from regretlab_envs.text import ANSWERS, COTS, FALLBACKS, FRAMINGS, HISTORIES, SCENARIOS
+
+    return SCENARIOS, FRAMINGS, HISTORIES, ANSWERS, COTS, FALLBACKS
+
+
+def _presets():
+    from regretlab_envs.presets import PRESETS
+
+    return PRESETS
+
+
+_SCEN, _FRAM, _HIST, _ANS, _COT, _FALL = _text_choices()
+
+TEXT_PARAMS = {
+    "scenario": Choice("buttons", "text: arm names and story ([K24] buttons/ads, [N24] videos/clothes, [C25] arms)",
+                       choices=tuple(_SCEN)),
+    "framing": Choice("neutral", "text: neutral rules or a suggestive hint to balance exploration",
+                      choices=tuple(_FRAM)),
+    "history": Choice("summary", "text: how the history is shown (raw, raw_window, summary, summary_guided)",
+                      choices=tuple(_HIST)),
+    "answer": Choice("single", "text: one arm name, or a probability for every arm", choices=tuple(_ANS)),
+    "cot": Choice("none", "text: chain-of-thought request (none, cot, reinforced)", choices=tuple(_COT)),
+    "disclose_horizon": Bool(True, "text: state the number of rounds T in the prompt ([K24] does)"),
+    "window": Int(20, "text: rounds shown by history = 'raw_window' ([N24] history_context_len)", low=1),
+    "fallback": Choice("uniform", "text: arm used after a malformed final reply (uniform, previous, "
+                       "abort_episode)", choices=tuple(_FALL)),
+    "max_reprompts": Int(2, "text: re-prompts after a malformed reply before the fallback applies", low=0, high=10),
+}
+
+LLM_PARAMS = {
+    "server": Choice("none", "llm: a local server preset giving the default base_url (vllm localhost:8000, "
+                     "llama_cpp 127.0.0.1:8080, ollama localhost:11434)", choices=SERVERS),
+    "base_url": Str("", "llm: the OpenAI-compatible endpoint, e.g. http://localhost:8000/v1"),
+    "model": Str("", "llm: the model name sent in each request"),
+    "api_key_env": Str("", "llm: the NAME of the environment variable holding the API key (the key is never "
+                       "stored); empty: no key"),
+    "temperature": Float(0.0, "llm: sampling temperature", low=0.0),
+    "max_tokens": Int(256, "llm: max_tokens per reply", low=1),
+    "timeout_s": Float(60.0, "llm: seconds before a request times out", low=0.0, low_open=True),
+    "max_retries": Int(3, "llm: retries after 5xx, 429, timeouts or malformed replies", low=0, high=20),
+    "send_seed": Bool(True, "llm: send a per-replicate seed drawn from the agent stream"),
+}
+
+PARAMS = {
+    "agent": Str("ucb_k24", "a bandit policy (" + ", ".join(POLICIES) + "), 'ts' (ts_beta / ts_gauss by family), "
+                 "'llm', or 'package.module:factory'"),
+    "interface": Choice("numeric", "numeric: arm indices and statistics (baselines run vectorised); text: "
+                        "prompts and free-text replies", choices=("numeric", "text")),
+    "instance": Choice("k24_hard", "bandit preset of spec 2.1", choices=tuple(_presets())),
+    "instance_seed": Int(0, "seed of the instance: the best arm's index on gap presets, the means of "
+                         "Gaussian presets", low=0),
+    "horizon": Int(None, "rounds T (default: the preset's)", low=1),
+    "checkpoints": Int(32, "number of log-spaced rounds of the regret curve (fewer when T is small: distinct "
+                       "rounds)", low=2),
+    "sigma_scaled": Bool(True, "Gaussian presets: ucb1's c and ts_gauss's noise / prior default to the "
+                         "reward sigma"),
+    "concurrency": Int(8, "step-wise agents: replicates played at once (threads; also the HTTP limit)", low=1,
+                       high=256),
+    **_POLICY_PARAMS,
+    **TEXT_PARAMS,
+    **LLM_PARAMS,
+}
+
+OUTPUTS = {**BANDIT_OUTPUTS, **EXTRA_OUTPUTS, "means": "(K,) the instance's arm means"}
+
+
+def _check(p: dict) -> None:
+    where = "llm_bandits.explore"
+    preset = _presets()[p["instance"]]
+    spec = resolve_agent(p["agent"], preset.family, where)
+    text = p["interface"] == "text"
+    if spec.kind == "llm" and not text:
+        raise ParamError(where, "interface", "'text' for agent = 'llm'", p["interface"])
+    if spec.kind == "factory":
+        load_factory(spec.factory, where)
+    if not text:
+        for k, s in TEXT_PARAMS.items():
+            if p[k] != s.default:
+                raise ParamError(where, k, f"unset (default {s.default!r}) when interface = 'numeric': text "
+                                 "options apply to interface = 'text' only", p[k])
+    if spec.kind != "llm":
+        for k, s in LLM_PARAMS.items():
+            if p[k] != s.default:
+                raise ParamError(where, k, f"unset (default {s.default!r}) unless agent = 'llm'", p[k])
+    else:
+        if not p["model"]:
+            raise ParamError(where, "model", "the model name served at the endpoint (agent = 'llm')", p["model"])
+        if p["server"] == "none" and not p["base_url"]:
+            raise ParamError(where, "base_url", "an http(s):// endpoint URL, or a server preset", p["base_url"])
+        if p["base_url"] and not p["base_url"].startswith(("http://", "https://")):
+            raise ParamError(where, "base_url", "a URL starting with http:// or https://", p["base_url"])
+        if p["api_key_env"] and not (p["api_key_env"].replace("_", "a").isalnum()
+                                     and not p["api_key_env"][0].isdigit()):
+            raise ParamError(where, "api_key_env", "an environment variable name (the key itself is never given)",
+                             "<hidden>")
+    pol_params = POLICIES[spec.policy].params if spec.kind == "baseline" else ()
+    for k in _POLICY_PARAMS:
+        if p[k] is not None and k not in pol_params:
+            raise ParamError(where, k, f"unset for agent {p['agent']!r} (its policy parameters: "
+                             f"{', '.join(pol_params) or 'none'})", p[k])
+    T = p["horizon"] or preset.horizon
+    if spec.kind == "baseline" and spec.policy == "etc" and p["m"] is not None and p["m"] * preset.n_arms > T:
+        raise ParamError(where, "m", f"<= horizon // K = {T // preset.n_arms}", p["m"])
+    if text:
+        from regretlab_envs.text import NAMES
+
+        if preset.n_arms > len(NAMES[p["scenario"]]):
+            raise ParamError(where, "scenario", f"a scenario with >= {preset.n_arms} names (arms)", p["scenario"])
+
+
+@experiment(
+    "llm_bandits.explore",
+    summary="one agent (baseline, Python or LLM endpoint) on a bandit preset: regret, [K24] exploration stats, "
+            "malformed-reply rates",
+    params=PARAMS,
+    small={"horizon": 30, "checkpoints": 8},
+    outputs=OUTPUTS,
+    curves={"regret": "t"},
+    cite=("K24", "N24", "C25", "P25", "ACF02"),
+    check=_check,
+)
+def explore(params: dict, seeds, backend: str) -> dict:
+    preset = _presets()[params["instance"]]
+    spec = resolve_agent(params["agent"], preset.family)
+    vectorised = spec.kind == "baseline" and params["interface"] == "numeric"
+    return evaluate(params, seed=seeds.seed, cell=seeds.cell, replicates=seeds.replicates, start=seeds.start,
+                    states=seeds.states if vectorised else None, backend=backend, workdir=seeds.workdir)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The metric table and plots
+
+
+def agent_label(params: dict) -> str:
+    """'ucb_k24', 'eps_greedy(eps=0.1)', 'llm:model [BSSeC0]' ... from a cell's parameters."""
+    name = params["agent"]
+    if name == "llm":
+        name = f"llm:{params['model']}"
+    set_params = [f"{k}={params[k]:g}" for k in _POLICY_PARAMS if params.get(k) is not None]
+    if set_params:
+        name += "(" + ", ".join(set_params) + ")"
+    if params["interface"] == "text":
+        name += f" [text: {params['scenario']}, {params['history']}, {params['answer']}, cot={params['cot']}]"
+    return name
+
+
+def metric_rows(res, cells=None, *, n_boot: int = 10_000, level: float = 0.95) -> list[dict]:
+    """One row per finished cell: the statistics of spec §6 with the intervals of spec §8.
+
+    Columns: instance, agent, T, K, R (valid replicates: not aborted), regret (mean pseudo-regret at T) with a
+    t-interval, median_reward (median rescaled reward) with a percentile-bootstrap interval (``n_boot``
+    resamples, seeded by the cell index), mean_reward, suffix_failure (SuffFailFreq(T/2), t = floor(T/2), the
+    window t..T inclusive) with a Wilson interval, k_min_frac (K MinFrac(T)), greedy_frac (optimistic),
+    best_arm_freq, best_never (share of replicates that never chose a best arm), malformed_rate,
+    fallback_rate, aborted (count), calls (mean per replicate).
+    """
+    from scipy import stats as st
+
+    from regretlab.core.stats import wilson_interval
+
+    cells = cells if cells is not None else [c for c in res.cells if res.dir.npz_path(c["index"]).exists()]
+    rows = []
+    for c in cells:
+        p, d = c["params"], res.cell(c["index"])
+        mu = d["means"]
+        T = int(d["t"][-1])
+        ok = d["aborted"] == 0
+        R = int(ok.sum())
+        row = {"instance": p["instance"], "agent": agent_label(p), "T": T, "K": int(mu.size), "R": R,
+               "aborted": int((~ok).sum())}
+        if R == 0:
+            rows.append(row)
+            continue
+        reg = d["final_regret"][ok]
+        se = reg.std(ddof=1) / math.sqrt(R) if R > 1 else 0.0
+        q = float(st.t.ppf(0.5 + level / 2, R - 1)) if R > 1 else 0.0
+        lo_mu, hi_mu = float(mu.min()), float(mu.max())
+        resc = (d["reward_mean"][ok] - lo_mu) / (hi_mu - lo_mu) if hi_mu > lo_mu else np.full(R, np.nan)
+        gen = np.random.default_rng(np.random.SeedSequence(20241, spawn_key=(c["index"],)))
+        boot = np.median(resc[gen.integers(0, R, size=(n_boot, R))], axis=1)
+        t_half = max(1, T // 2)
+        fails = int((d["last_best"][ok] < t_half).sum())
+        wl, wh = wilson_interval(fails, R, level)
+        wl, wh = min(float(wl), fails / R), max(float(wh), fails / R)  # k = 0, R: the bound is the estimate
+        wl = 0.0 if fails == 0 else wl  # (the closed form leaves a 1e-19 residue there)
+        wh = 1.0 if fails == R else wh
+        counts = d["counts"][ok]
+        row.update({
+            "regret": float(reg.mean()), "regret_lo": float(reg.mean() - q * se),
+            "regret_hi": float(reg.mean() + q * se),
+            "median_reward": float(np.median(resc)),
+            "median_reward_lo": float(np.quantile(boot, (1 - level) / 2)),
+            "median_reward_hi": float(np.quantile(boot, (1 + level) / 2)),
+            "mean_reward": float(resc.mean()),
+            "suffix_failure": fails / R, "suffix_failure_lo": float(wl), "suffix_failure_hi": float(wh),
+            "k_min_frac": float(mu.size * (counts.min(axis=1) / T).mean()),
+            "greedy_frac": float(d["greedy_frac"][ok].mean()),
+            "best_arm_freq": float(d["best_frac"][ok].mean()),
+            "best_never": float((d["last_best"][ok] == 0).mean()),
+            "malformed_rate": float(d["malformed_rate"].mean()), "fallback_rate": float(d["fallback_rate"].mean()),
+            "calls": float(d["calls"].mean()),
+        })
+        rows.append(row)
+    return rows
+
+
+TABLE_COLUMNS = ("instance", "agent", "T", "R", "regret", "median_reward", "suffix_failure", "k_min_frac",
+                 "greedy_frac", "best_arm_freq", "malformed_rate", "fallback_rate")
+
+
+def _fmt_cell(row: dict, col: str) -> str:
+    v = row.get(col)
+    if v is None:
+        return "-"
+    if f"{col}_lo" in row:
+        return f"{v:.3g} [{row[col + '_lo']:.3g}, {row[col + '_hi']:.3g}]"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def markdown_table(rows: list[dict], columns=TABLE_COLUMNS) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_fmt_cell(r, c) for c in columns) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _panels(n: int, w: float, h: float):
+    """A figure with ``n`` panels, at most 4 per row; returns (fig, the n axes); unused axes are hidden."""
+    from regretlab.core.plotting import make_figure
+
+    ncols = min(4, n)
+    nrows = -(-n // ncols)
+    fig, axes = make_figure(nrows, ncols, figsize=(w * ncols, h * nrows), squeeze=False)
+    flat = list(axes.ravel())
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
+def _selected(res, spec: dict) -> list[dict]:
+    """Finished cells matching the plot's ``where`` table ({param = value}; "default" matches the default)."""
+    from regretlab.core.sweep import DEFAULT
+
+    where = {k: (PARAMS[k].default if v == DEFAULT and k in PARAMS else v) for k, v in spec.get("where", {}).items()}
+    cells = [c for c in res.cells if res.dir.npz_path(c["index"]).exists()
+             and all(c["params"].get(k) == v for k, v in where.items())]
+    if not cells:
+        raise ValueError(f"no finished cell matches where = {spec.get('where', {})}")
+    return cells
+
+
+@plotter("llm_bandits.metric_table")
+def plot_metric_table(res, spec: dict, stem):
+    """The metric table (:func:`metric_rows`) as CSV, Markdown and a table figure."""
+    import csv
+
+    from regretlab.core.plotting import make_figure, save_figure
+
+    rows = metric_rows(res, _selected(res, spec), n_boot=int(spec.get("n_boot", 10_000)))
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    with open(stem.with_suffix(".csv"), "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        w.writerows(rows)
+    stem.with_suffix(".md").write_text(markdown_table(rows))
+    shown = [c for c in TABLE_COLUMNS if c not in ("malformed_rate", "fallback_rate")
+             or any(r.get(c) for r in rows)]
+    fig, ax = make_figure(figsize=(min(2 + 1.25 * len(shown), 20), 0.8 + 0.24 * (len(rows) + 1)))
+    ax.axis("off")
+    tab = ax.table(cellText=[[_fmt_cell(r, c) for c in shown] for r in rows], colLabels=list(shown), loc="center")
+    tab.auto_set_font_size(False)
+    tab.set_fontsize(7)
+    tab.auto_set_column_width(list(range(len(shown))))
+    ax.set_title(spec.get("title", "exploration metrics: mean [95% CI]; median reward [bootstrap CI]; "
+                                   "suffix failure at T/2 [Wilson CI]"), fontsize=9)
+    return list(save_figure(fig, stem, require_labels=False))
+
+
+@plotter("llm_bandits.regret_curves")
+def plot_regret_curves(res, spec: dict, stem):
+    """Mean pseudo-regret against t, 95% t-bands, one panel per instance and one line per agent."""
+    from regretlab.core.plotting import plot_curves, save_figure
+
+    cells = _selected(res, spec)
+    panels = list(dict.fromkeys(c["params"]["instance"] for c in cells))
+    fig, axes = _panels(len(panels), 5.2, 4.3)
+    for ax, inst in zip(axes, panels):
+        curves, x = {}, None
+        for c in cells:
+            if c["params"]["instance"] != inst:
+                continue
+            d = res.cell(c["index"])
+            ok = d["aborted"] == 0
+            if ok.sum() == 0:
+                continue
+            x = d["t"]
+            curves[agent_label(c["params"])] = d["regret"][ok]
+        plot_curves(ax, x, curves, xlabel="round t", ylabel="pseudo-regret (mean, 95% band)",
+                    title=inst, logx=bool(spec.get("logx", False)))
+        ax.legend(fontsize=7)
+    return list(save_figure(fig, stem))
+
+
+@plotter("llm_bandits.failure_scatter")
+def plot_failure_scatter(res, spec: dict, stem):
+    """[K24]'s failure classification: SuffFailFreq(T/2) (x) against K MinFrac(T) (y), Wilson intervals on x.
+
+    Suffix failures (x high) mark a greedy-like failure to explore; K MinFrac near 1 marks uniform-like
+    failure to exploit. The epsilon-greedy cells (if any) are joined in order of eps as the reference curve;
+    every other cell is a labelled point.
+    """
+    from regretlab.core.plotting import save_figure
+
+    cells = _selected(res, spec)
+    panels = list(dict.fromkeys(c["params"]["instance"] for c in cells))
+    fig, axes = _panels(len(panels), 5.4, 4.6)
+    for ax, inst in zip(axes, panels):
+        sub = [c for c in cells if c["params"]["instance"] == inst]
+        rows = metric_rows(res, sub, n_boot=1)
+        eps = [(c["params"]["eps"], r) for c, r in zip(sub, rows)
+               if c["params"]["agent"] == "eps_greedy" and c["params"]["eps"] is not None and "regret" in r]
+        if eps:
+            eps.sort(key=lambda e: e[0])
+            ax.plot([r["suffix_failure"] for _, r in eps], [r["k_min_frac"] for _, r in eps], "-o", color="0.6",
+                    ms=3, label="eps-greedy (eps " + f"{eps[0][0]:g}..{eps[-1][0]:g})")
+        for c, r in zip(sub, rows):
+            if "regret" not in r or (c["params"]["agent"] == "eps_greedy" and c["params"]["eps"] is not None):
+                continue
+            x = r["suffix_failure"]
+            ax.errorbar([x], [r["k_min_frac"]], xerr=[[x - r["suffix_failure_lo"]], [r["suffix_failure_hi"] - x]],
+                        fmt="o", capsize=3, label=r["agent"])
+        ax.set_xlim(-0.02, max(0.6, ax.get_xlim()[1]))
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("SuffFailFreq(T/2)")
+        ax.set_ylabel("K * MinFrac(T)")
+        ax.set_title(inst)
+        ax.legend(fontsize=7)
+    return list(save_figure(fig, stem))
