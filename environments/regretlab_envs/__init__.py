@@ -24,6 +24,8 @@ id                                         environment (default kwargs; every on
                                            the row player; default prisoners_dilemma, 50, hedge
 ``regretlab/TextBandit-v0``                ``TextBanditWrapper`` (prompts in, free text out) on ``base_id``
                                            (default ``regretlab/K24Hard-v0``); render options as kwargs
+``regretlab/TextOnline-v0``                ``TextOnlineWrapper`` (prompts in, free text out) on ``base_id``
+                                           ``regretlab/Experts-v0`` (default) or ``regretlab/RepeatedGame-v0``
 ``regretlab/DeliveryGridworld-v0``         ``DeliveryGridworldEnv(board, weights, max_steps, start)``;
                                            [KNOX24] 10x10 delivery board, weights (-1, 50, -50, 1, -1, -2),
                                            max_steps 100, uniform start
@@ -80,6 +82,7 @@ def _specs() -> list[tuple[str, str, dict[str, Any]]]:
     specs.append(("regretlab/Experts-v0", "regretlab_envs.online:ExpertsEnv", {}))
     specs.append(("regretlab/RepeatedGame-v0", "regretlab_envs.games:RepeatedGameEnv", {}))
     specs.append(("regretlab/TextBandit-v0", "regretlab_envs.text:make_text_bandit", {}))
+    specs.append(("regretlab/TextOnline-v0", "regretlab_envs.text_online:make_text_online", {}))
     specs.append(("regretlab/DeliveryGridworld-v0", _GRIDWORLD, {}))
     specs.append(("regretlab/DeliveryCorridor-v0", _GRIDWORLD, {"board": _CORRIDOR_4X1}))
     return specs

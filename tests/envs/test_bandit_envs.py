@@ -109,7 +109,7 @@ def test_make_through_module_prefix():
 def test_package_imports_neither_regretlab_nor_numba_nor_torch():
     code = (
         "import sys, gymnasium as gym, regretlab_envs\n"
-        "from regretlab_envs import presets, text, parsing, runner, openai_agent, online, games\n"
+        "from regretlab_envs import presets, text, parsing, runner, openai_agent, online, games, text_online\n"
         "for i in regretlab_envs.ENV_IDS:\n"
         "    e = gym.make(i); e.reset(seed=0); e.step(0)\n"
         "bad = sorted(m for m in ('regretlab', 'numba', 'torch') if m in sys.modules)\n"
