@@ -20,6 +20,8 @@ id                                         environment (default kwargs; every on
                                            [N24] Gaussian: means ~ N(0, s^2), s = 1 / 3, horizon 300 / 1000
 ``regretlab/Experts-v0``                   ``ExpertsEnv(generator, d, horizon)``: full-information online
                                            learning; default iid_uniform, d 3, horizon 50
+``regretlab/AdversarialBandit-v0``         ``AdversarialBanditEnv(generator, d, horizon)``: the same
+                                           losses under bandit feedback (only l_t(a_t) revealed)
 ``regretlab/RepeatedGame-v0``              ``RepeatedGameEnv(game, horizon, opponent)``: the learner is
                                            the row player; default prisoners_dilemma, 50, hedge
 ``regretlab/TextBandit-v0``                ``TextBanditWrapper`` (prompts in, free text out) on ``base_id``
@@ -80,6 +82,7 @@ def _specs() -> list[tuple[str, str, dict[str, Any]]]:
                     kwargs["instance_seed"] = 0
                 specs.append((env_id, _PRESETS, kwargs))
     specs.append(("regretlab/Experts-v0", "regretlab_envs.online:ExpertsEnv", {}))
+    specs.append(("regretlab/AdversarialBandit-v0", "regretlab_envs.online:AdversarialBanditEnv", {}))
     specs.append(("regretlab/RepeatedGame-v0", "regretlab_envs.games:RepeatedGameEnv", {}))
     specs.append(("regretlab/TextBandit-v0", "regretlab_envs.text:make_text_bandit", {}))
     specs.append(("regretlab/TextOnline-v0", "regretlab_envs.text_online:make_text_online", {}))

@@ -22,7 +22,9 @@ Games", ICLR 2025, arXiv 2403.16843. The alternating sequence is the classic fol
 
 NumPy and gymnasium only: this module imports neither regretlab nor numba.
 
-:class:`ExpertsEnv` is the Gymnasium environment of the setting (``regretlab/Experts-v0``).
+:class:`ExpertsEnv` is the Gymnasium environment of the setting (``regretlab/Experts-v0``);
+:class:`AdversarialBanditEnv` (``regretlab/AdversarialBandit-v0``) is the same loss sequences under bandit
+feedback (spec §2.3).
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ from gymnasium import spaces
 
 from ._validate import as_distribution, check_choice, check_float, check_int
 
-__all__ = ["ADVERSARIES", "GENERATORS", "ExpertsEnv", "LossSequence", "loss_sequence"]
+__all__ = ["ADVERSARIES", "GENERATORS", "AdversarialBanditEnv", "ExpertsEnv", "LossSequence", "loss_sequence"]
 
 GENERATORS = ("iid_uniform", "iid_gaussian", "linear_trend", "sine_trend", "alternating")
 _OWNER = "loss_sequence"
@@ -159,9 +161,10 @@ class ExpertsEnv(gym.Env):
         self._dyn = 0.0
         return self._obs(), {"t": 0}
 
-    def step(self, action):
+    def _round(self, action) -> tuple[np.ndarray, bool, np.ndarray, float]:
+        """(pi, fallback, l_t, <l_t, pi>) of the current round, and the bookkeeping of both envs."""
         if self._losses is None and self.generator != "adaptive_adversary" or self._t >= self.horizon:
-            raise RuntimeError("ExpertsEnv.step: call reset() first (the episode ended or never began)")
+            raise RuntimeError(f"{type(self).__name__}.step: call reset() first (the episode ended or never began)")
         pi, fallback = as_distribution(action, self.d)
         if self._losses is None:
             loss = np.zeros(self.d)
@@ -174,7 +177,60 @@ class ExpertsEnv(gym.Env):
         self._last = loss.copy()
         self._agent_cum += agent_loss
         self._dyn += agent_loss - float(loss.min())
+        return pi, fallback, loss, agent_loss
+
+    def step(self, action):
+        pi, fallback, loss, agent_loss = self._round(action)
         info = {"t": self._t, "pi": pi, "loss": loss.copy(), "agent_loss": agent_loss,
                 "regret": self._agent_cum - float(self._cum.min()), "dynamic_regret": self._dyn,
                 "fallback": bool(fallback)}
         return self._obs(), -agent_loss, self._t == self.horizon, False, info
+
+
+class AdversarialBanditEnv(ExpertsEnv):
+    """The loss sequences of :class:`ExpertsEnv` under bandit feedback (spec §2.3), ``regretlab/AdversarialBandit-v0``.
+
+    Each round the agent plays a distribution pi_t over the d actions; the env draws a_t ~ pi_t from its
+    ``np_random`` and reveals only l_t(a_t). Reward: -l_t(a_t) (the realised loss).
+
+    * action: as :class:`ExpertsEnv` (``Box(0, 1, (d,))``, renormalised; not a distribution -> uniform,
+      ``info["fallback"]``).
+    * observation: ``Dict(last_action = Discrete(d + 1), last_loss = Box(0, 1, (1,)), t = Discrete(T + 1))``;
+      ``last_action`` is d before the first round.
+    * ``info``: ``t``, ``pi``, ``action`` (a_t), ``observed_loss`` (l_t(a_t)), ``iw_estimate`` (the
+      importance-weighted estimate l^_t(i) = l_t(i) 1[a_t = i] / pi_t(i), unbiased for l_t given the past;
+      the history [P25] shows to a bandit-feedback agent), ``agent_loss`` (<l_t, pi_t>, the expected loss),
+      ``regret`` (expected-play external regret sum_s <l_s, pi_s> - min_i sum_s l_s(i)),
+      ``realized_regret`` (sum_s l_s(a_s) - min_i sum_s l_s(i)), ``dynamic_regret``, ``fallback``. The full
+      vector l_t is *not* in ``info``: a step-wise agent receives ``info`` in ``update``.
+    """
+
+    def __init__(self, generator: str = "iid_uniform", d: int = 3, horizon: int = 50, gen_kwargs: dict | None = None,
+                 render_mode: str | None = None):
+        super().__init__(generator, d, horizon, gen_kwargs, render_mode)
+        self.observation_space = spaces.Dict({
+            "last_action": spaces.Discrete(self.d + 1),
+            "last_loss": spaces.Box(0.0, 1.0, (1,), np.float64),
+            "t": spaces.Discrete(self.horizon + 1),
+        })
+
+    def _obs(self):
+        return {"last_action": np.int64(self._a), "last_loss": np.array([self._last_obs]), "t": np.int64(self._t)}
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        self._a, self._last_obs, self._realized = self.d, 0.0, 0.0
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action):
+        pi, fallback, loss, agent_loss = self._round(action)
+        a = int(self.np_random.choice(self.d, p=pi))
+        y = float(loss[a])
+        est = np.zeros(self.d)
+        est[a] = y / pi[a]
+        self._a, self._last_obs = a, y
+        self._realized += y
+        best = float(self._cum.min())
+        info = {"t": self._t, "pi": pi, "action": a, "observed_loss": y, "iw_estimate": est,
+                "agent_loss": agent_loss, "regret": self._agent_cum - best, "realized_regret": self._realized - best,
+                "dynamic_regret": self._dyn, "fallback": bool(fallback)}
+        return self._obs(), -y, self._t == self.horizon, False, info

@@ -1,7 +1,8 @@
 """Text view of full-information online learning and repeated games for LLM agents (spec §2.2, §2.4, §3, §4).
 
 ``TextOnlineWrapper(env, history=..., answer=..., cot=..., ...)`` turns an :class:`regretlab_envs.online.ExpertsEnv`
-(losses) or a :class:`regretlab_envs.games.RepeatedGameEnv` (payoffs of the row player) into a ``gymnasium.Env``
+(losses), an :class:`regretlab_envs.online.AdversarialBanditEnv` (losses under bandit feedback) or a
+:class:`regretlab_envs.games.RepeatedGameEnv` (payoffs of the row player) into a ``gymnasium.Env``
 whose observation is a prompt and whose action is the agent's free-text reply, as
 :class:`regretlab_envs.text.TextBanditWrapper` does for bandits. Registered as ``regretlab/TextOnline-v0``
 (``gymnasium.make("regretlab/TextOnline-v0", base_id="regretlab/Experts-v0", base_kwargs={...})``;
@@ -13,10 +14,15 @@ history and the seed), the protocol is theirs:
 
 * Actions are named "Action A", "Action B", ... (in order: the action names carry no information, so no
   permutation is needed; the whole-word parser cannot confuse "Action A" with another name).
-* ``history``: ``loss_vectors`` (the spec's name; one line per past round with the whole revealed vector and
-  the agent's expected loss or payoff that round), ``raw_window`` (the last ``window`` such lines) or
-  ``summary`` (per action: the total and the average of its revealed losses or payoffs, plus the agent's own
-  total).
+* ``history`` with full information (experts, games): ``loss_vectors`` (the spec's name; one line per past
+  round with the whole revealed vector and the agent's expected loss or payoff that round), ``raw_window``
+  (the last ``window`` such lines) or ``summary`` (per action: the total and the average of its revealed
+  losses or payoffs, plus the agent's own total).
+* ``history`` under bandit feedback: ``raw`` (one line per round: the action drawn and its loss),
+  ``importance_weighted`` ([P25]'s bandit history, as [K24] describes it: the raw line plus the probability the
+  action had and the importance-weighted estimates l^_t(i) = l_t(a_t) 1[i = a_t] / pi_t(a_t) of every action)
+  or ``summary`` (per action: times drawn, average observed loss and the total of its estimates). The default
+  is ``importance_weighted`` for bandit feedback, ``loss_vectors`` otherwise.
 * ``answer``: ``distribution`` (default, [P25]: "name: probability" pairs; missing actions get 0, the rest is
   renormalised by the parser) or ``single`` (one action name, played as a point mass). ``cot``: ``none``,
   ``cot``, ``reinforced`` as for bandits.
@@ -47,9 +53,10 @@ from regretlab_envs._validate import check_choice, check_int
 from regretlab_envs.parsing import OK_STATUSES, parse_answer
 from regretlab_envs.text import _COT, COTS, FALLBACKS, MAX_REPLY, PRINTABLE
 
-__all__ = ["ONLINE_ANSWERS", "ONLINE_HISTORIES", "TextOnlineWrapper", "make_text_online"]
+__all__ = ["BANDIT_HISTORIES", "ONLINE_ANSWERS", "ONLINE_HISTORIES", "TextOnlineWrapper", "make_text_online"]
 
 ONLINE_HISTORIES = ("loss_vectors", "raw_window", "summary")
+BANDIT_HISTORIES = ("raw", "importance_weighted", "summary")
 ONLINE_ANSWERS = ("distribution", "single")
 
 
@@ -58,23 +65,29 @@ class TextOnlineWrapper(gym.Env):
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
 
-    def __init__(self, env: gym.Env, *, history: str = "loss_vectors", answer: str = "distribution",
+    def __init__(self, env: gym.Env, *, history: str | None = None, answer: str = "distribution",
                  cot: str = "none", disclose_horizon: bool = True, window: int = 20, decimals: int = 2,
                  fallback: str = "uniform", render_mode: str | None = None):
         owner = "TextOnlineWrapper"
         self.env = env
         base = env.unwrapped
+        from regretlab_envs.online import AdversarialBanditEnv, ExpertsEnv
+
         if hasattr(base, "U1"):
             self.kind, self.d = "game", int(base.n1)
-        elif hasattr(base, "d") and hasattr(base, "generator"):
+        elif isinstance(base, AdversarialBanditEnv):
+            self.kind, self.d = "bandit", int(base.d)
+        elif isinstance(base, ExpertsEnv):
             self.kind, self.d = "experts", int(base.d)
         else:
-            raise TypeError(f"{owner}: env must be a regretlab_envs ExpertsEnv or RepeatedGameEnv, "
-                            f"got {type(base).__name__}")
+            raise TypeError(f"{owner}: env must be a regretlab_envs ExpertsEnv, AdversarialBanditEnv or "
+                            f"RepeatedGameEnv, got {type(base).__name__}")
         if self.d > 26:
             raise ValueError(f"{owner}: at most 26 actions can be named (Action A..Z), got {self.d}")
         self.render_mode = check_choice(owner, "render_mode", render_mode, (None, "ansi"))
-        self.history = check_choice(owner, "history", history, ONLINE_HISTORIES)
+        allowed = BANDIT_HISTORIES if self.kind == "bandit" else ONLINE_HISTORIES
+        self.history = check_choice(owner, "history", allowed[1 if self.kind == "bandit" else 0]
+                                    if history is None else history, allowed)
         self.answer = check_choice(owner, "answer", answer, ONLINE_ANSWERS)
         self.cot = check_choice(owner, "cot", cot, COTS)
         self.fallback = check_choice(owner, "fallback", fallback, FALLBACKS)
@@ -87,7 +100,7 @@ class TextOnlineWrapper(gym.Env):
         self.names = tuple(f"Action {c}" for c in string.ascii_uppercase[: self.d])
         self.observation_space = spaces.Text(max_length=self._max_prompt(), min_length=0, charset=PRINTABLE)
         self.action_space = spaces.Text(max_length=MAX_REPLY, min_length=0, charset=PRINTABLE)
-        self._hist: list[tuple[np.ndarray, float]] = []
+        self._hist: list[tuple] = []
         self._last_valid: np.ndarray | None = None
         self._done = True
 
@@ -106,6 +119,12 @@ class TextOnlineWrapper(gym.Env):
                      "Each round you choose a probability distribution over the actions. Then the loss of every "
                      "action in that round is revealed, a number between 0 and 1, and your loss is the expected "
                      "loss under your distribution. The losses may change from round to round."]
+            goal = "Your goal is to make your total loss as small as possible."
+        elif self.kind == "bandit":
+            parts = [f"You repeatedly choose among {self.d} actions: {names}.",
+                     "Each round you choose a probability distribution over the actions and one action is drawn "
+                     "from it. You then see the loss of the drawn action only, a number between 0 and 1; the "
+                     "losses of the other actions stay hidden. The losses may change from round to round."]
             goal = "Your goal is to make your total loss as small as possible."
         else:
             what = "the action the other player chose" if self.env.unwrapped.feedback == "realized" else \
@@ -128,10 +147,38 @@ class TextOnlineWrapper(gym.Env):
             parts.append(_COT)
         return " ".join(parts)
 
+    def _bandit_block(self) -> str:
+        t = len(self._hist)
+        if self.history == "summary":
+            n, tot, est = np.zeros(self.d, dtype=int), np.zeros(self.d), np.zeros(self.d)
+            for a, y, _, e in self._hist:
+                n[a] += 1
+                tot[a] += y
+                est += e
+            lines = [f"Summary of the {t} rounds played so far:"]
+            for i, name in enumerate(self.names):
+                seen = (f"drawn {n[i]} {'time' if n[i] == 1 else 'times'}, average loss {self._fmt(tot[i] / n[i])}"
+                        if n[i] else "not drawn yet")
+                lines.append(f"{name}: {seen}, total estimated loss {self._fmt(est[i])}")
+            lines.append(f"Your total loss: {self._fmt(float(tot.sum()))}")
+            return "\n".join(lines)
+        lines = ["Past rounds:"]
+        for s, (a, y, p, e) in enumerate(self._hist, start=1):
+            line = f"Round {s}: {self.names[a]} drawn"
+            if self.history == "importance_weighted":
+                vec = ", ".join(f"{n} {self._fmt(e[i])}" for i, n in enumerate(self.names))
+                line += f" (probability {self._fmt(p)}), loss {self._fmt(y)}; estimated losses: {vec}"
+            else:
+                line += f", loss {self._fmt(y)}"
+            lines.append(line)
+        return "\n".join(lines)
+
     def _history_block(self) -> str:
         t = len(self._hist)
         if t == 0:
             return "No rounds have been played yet."
+        if self.kind == "bandit":
+            return self._bandit_block()
         w = self._word
         if self.history == "summary":
             tot = np.sum([v for v, _ in self._hist], axis=0)
@@ -167,9 +214,11 @@ class TextOnlineWrapper(gym.Env):
 
     def _max_prompt(self) -> int:
         num = 8 + len(str(self.T)) + self.decimals  # a total <= T with the decimals, and its sign/point
-        line = 40 + self.d * (12 + num) + num
-        rounds = self.T if self.history == "loss_vectors" else min(self.T, self.window)
-        summary = 80 + self.d * (60 + 2 * num) + 40 + num
+        if self.kind == "bandit":  # an estimate l / pi can be as large as 1 / min pi: any float64
+            num = 309 + self.decimals + 2
+        line = 80 + self.d * (12 + num) + num
+        rounds = min(self.T, self.window) if self.history == "raw_window" else self.T
+        summary = 80 + self.d * (90 + 2 * num) + 40 + num
         return int(max(80 + rounds * line, summary) + 400 + len(_COT) + 2 * len(str(self.T)))
 
     # ------------------------------------------------------------------ gymnasium API
@@ -212,8 +261,12 @@ class TextOnlineWrapper(gym.Env):
             pi = np.full(self.d, 1.0 / self.d)
         _, reward, terminated, truncated, info = self.env.step(pi)
         info = dict(info)
-        vec = info["loss"] if self.kind == "experts" else info["payoff_vector"]
-        self._hist.append((np.asarray(vec, dtype=float).copy(), float(info["pi"] @ vec)))
+        if self.kind == "bandit":
+            a = int(info["action"])
+            self._hist.append((a, float(info["observed_loss"]), float(info["pi"][a]), info["iw_estimate"].copy()))
+        else:
+            vec = info["loss"] if self.kind == "experts" else info["payoff_vector"]
+            self._hist.append((np.asarray(vec, dtype=float).copy(), float(info["pi"] @ vec)))
         self._done = terminated or truncated
         info["parse"] = parse
         info["aborted"] = False

@@ -12,9 +12,9 @@ from gymnasium.utils.env_checker import check_env
 
 import regretlab_envs  # noqa: F401  (registers the ids)
 from regretlab_envs.games import RepeatedGameEnv
-from regretlab_envs.online import ExpertsEnv
+from regretlab_envs.online import AdversarialBanditEnv, ExpertsEnv
 from regretlab_envs.parsing import render_choice, render_distribution
-from regretlab_envs.text_online import ONLINE_ANSWERS, ONLINE_HISTORIES, TextOnlineWrapper
+from regretlab_envs.text_online import BANDIT_HISTORIES, ONLINE_ANSWERS, ONLINE_HISTORIES, TextOnlineWrapper
 
 
 def _bases():
@@ -49,10 +49,42 @@ def test_registered_id_builds_both_kinds():
     env = gym.make("regretlab/TextOnline-v0", base_id="regretlab/RepeatedGame-v0",
                    base_kwargs={"game": "matching_pennies", "horizon": 3}, history="summary")
     assert env.unwrapped.kind == "game" and env.unwrapped.names == ("Action A", "Action B")
-    with pytest.raises(TypeError, match="ExpertsEnv or RepeatedGameEnv"):
+    with pytest.raises(TypeError, match="ExpertsEnv, AdversarialBanditEnv or RepeatedGameEnv"):
         TextOnlineWrapper(gym.make("regretlab/K24Hard-v0").unwrapped)
     with pytest.raises(ValueError, match="history"):
         TextOnlineWrapper(ExpertsEnv(), history="raw_diary")
+    with pytest.raises(ValueError, match="history"):  # bandit feedback reveals no loss vector
+        TextOnlineWrapper(AdversarialBanditEnv(), history="loss_vectors")
+    assert TextOnlineWrapper(AdversarialBanditEnv()).history == "importance_weighted"
+
+
+@pytest.mark.parametrize("history", BANDIT_HISTORIES)
+@pytest.mark.parametrize("answer", ONLINE_ANSWERS)
+def test_bandit_feedback_view(history, answer):
+    env = TextOnlineWrapper(AdversarialBanditEnv("sine_trend", d=3, horizon=8), history=history, answer=answer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(env, skip_render_check=True)
+    obs, info = env.reset(seed=4)
+    seen = []
+    for _ in range(8):
+        reply = "<Answer>Action A: 0.2, Action B: 0.3, Action C: 0.5</Answer>" if answer == "distribution" \
+            else "<Answer>Action B</Answer>"
+        obs, _, done, _, info = env.step(reply)
+        assert env.observation_space.contains(obs)
+        seen.append((info["action"], info["observed_loss"], info["iw_estimate"]))
+    assert done
+    lines = obs.splitlines()
+    a, y, e = seen[-1]
+    p = ([0.2, 0.3, 0.5] if answer == "distribution" else [0.0, 1.0, 0.0])[a]
+    if history == "raw":
+        assert lines[8] == f"Round 8: {env.names[a]} drawn, loss {y:.2f}"
+    elif history == "importance_weighted":
+        assert lines[8] == (f"Round 8: {env.names[a]} drawn (probability {p:.2f}), loss {y:.2f}; estimated losses: "
+                            + ", ".join(f"{n} {e[i]:.2f}" for i, n in enumerate(env.names)))
+    else:
+        tot = sum(x[2] for x in seen)
+        assert lines[1].endswith(f"total estimated loss {tot[0]:.2f}") and lines[0].startswith("Summary of the 8")
 
 
 def test_golden_prompts_on_the_alternating_sequence():
