@@ -285,6 +285,7 @@ RL_DEV void rl_run_one(long long policy, const double* RL_RESTRICT pp, long long
     const double pp0 = pp[0];
     const double pp1 = pp[1];
     const double pp2 = pp[2];
+    const double pp3 = pp[3];
     double mu_star = RL_NEG_INF;
     for (long long a = 0; a < K; ++a) {
         if (mu[a] > mu_star) {
@@ -341,12 +342,13 @@ RL_DEV void rl_run_one(long long policy, const double* RL_RESTRICT pp, long long
                 }
                 arm = commit;
             }
-        } else if (policy == RL_UCB1 || policy == RL_UCB_K24 || policy == RL_UCB_C) {
+        } else if (policy == RL_UCB1 || policy == RL_UCB_K24 || policy == RL_UCB_C || policy == RL_UCB_ALPHA) {
             if (untried > 0) {
                 arm = rl_first_untried(n, K);
             } else {
                 const double sc = policy == RL_UCB1 ? pp0 * sqrt(2.0 * log((double)(t - 1)))
-                                : policy == RL_UCB_C ? pp0 * sqrt(log((double)t)) : sqrt(pp0);
+                                : policy == RL_UCB_C ? pp0 * sqrt(log((double)t))
+                                : policy == RL_UCB_ALPHA ? sqrt(pp0 * log((double)(t - 1))) : sqrt(pp0);
                 for (long long a = 0; a < K; ++a) {
                     idx[a] = mean[a] + sc * rsn[a];
                 }
@@ -369,6 +371,8 @@ RL_DEV void rl_run_one(long long policy, const double* RL_RESTRICT pp, long long
                 }
                 arm = rl_argmax_random(idx, K, st);
             }
+        } else if (((policy == RL_TS_BETA && pp0 != 0.0) || (policy == RL_TS_GAUSS && pp3 != 0.0)) && untried > 0) {
+            arm = rl_first_untried(n, K);  // init_each_arm
         } else if (policy == RL_TS_BETA) {
             for (long long a = 0; a < K; ++a) {
                 const double x = rl_gamma_dc(st, ga0[a], ga1[a], zx, zf);
@@ -510,6 +514,7 @@ def kernel_source(maxk: int) -> str:
         "RL_UCB1": _p.UCB1,
         "RL_UCB_K24": _p.UCB_K24,
         "RL_UCB_C": _p.UCB_C,
+        "RL_UCB_ALPHA": _p.UCB_ALPHA,
         "RL_KL_UCB": _p.KL_UCB,
         "RL_TS_BETA": _p.TS_BETA,
         "RL_TS_GAUSS": _p.TS_GAUSS,

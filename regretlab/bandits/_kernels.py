@@ -22,7 +22,9 @@ from .policies import (
     GREEDY,
     KL_UCB,
     TS_BETA,
+    TS_GAUSS,
     UCB1,
+    UCB_ALPHA,
     UCB_C,
     UCB_K24,
     UNIFORM,
@@ -144,7 +146,7 @@ def _run_one(policy, pp, family, sigma, mu, horizon, s, ckpt, zx, zf,
                 if commit < 0:
                     s, commit = _argmax_random(mean, K, s)
                 arm = commit
-        elif policy == UCB1 or policy == UCB_K24 or policy == UCB_C:
+        elif policy == UCB1 or policy == UCB_K24 or policy == UCB_C or policy == UCB_ALPHA:
             if untried > 0:
                 arm = _first_untried(n, K)
             else:
@@ -152,6 +154,8 @@ def _run_one(policy, pp, family, sigma, mu, horizon, s, ckpt, zx, zf,
                     sc = pp[0] * math.sqrt(2.0 * math.log(t - 1))
                 elif policy == UCB_C:
                     sc = pp[0] * math.sqrt(math.log(t))
+                elif policy == UCB_ALPHA:
+                    sc = math.sqrt(pp[0] * math.log(t - 1))
                 else:
                     sc = math.sqrt(pp[0])
                 for a in range(K):
@@ -170,6 +174,8 @@ def _run_one(policy, pp, family, sigma, mu, horizon, s, ckpt, zx, zf,
                     for a in range(K):
                         idx[a] = mean[a] + sigma * math.sqrt(max(2.0 * rhs / n[a], 0.0))
                 s, arm = _argmax_random(idx, K, s)
+        elif (policy == TS_BETA and pp[0] != 0.0 or policy == TS_GAUSS and pp[3] != 0.0) and untried > 0:
+            arm = _first_untried(n, K)  # init_each_arm
         elif policy == TS_BETA:
             for a in range(K):
                 s, x = xo_gamma_dc(s, ga[a, 0], ga[a, 1], zx, zf)

@@ -48,6 +48,7 @@ from .policies import (
     TS_BETA,
     TS_GAUSS,
     UCB1,
+    UCB_ALPHA,
     UCB_C,
     UCB_K24,
     UNIFORM,
@@ -667,7 +668,7 @@ def simulate(code, pp, fam, sigma, means, horizon, states, ckpt, *, block=None):
     s = np.zeros((R, K))
     mean = np.zeros((R, K))
     nf, sf, meanf = n.reshape(-1), s.reshape(-1), mean.reshape(-1)
-    rsn = np.zeros((R, K)) if code in (UCB1, UCB_K24, UCB_C) else None
+    rsn = np.zeros((R, K)) if code in (UCB1, UCB_K24, UCB_C, UCB_ALPHA) else None
     idx = np.empty((R, K))
     regret = np.zeros(R)
     reward_sum = np.zeros(R)
@@ -677,7 +678,8 @@ def simulate(code, pp, fam, sigma, means, horizon, states, ckpt, *, block=None):
     ci = 0
     # The first K rounds of these policies pull arms 0..K-1 in order in every replicate; the others
     # track the untried arms per replicate until every replicate has tried every arm.
-    deterministic_start = code in (GREEDY, UCB1, UCB_K24, UCB_C, KL_UCB, ETC)
+    ts_init = code == TS_BETA and pp[0] != 0.0 or code == TS_GAUSS and pp[3] != 0.0  # init_each_arm
+    deterministic_start = code in (GREEDY, UCB1, UCB_K24, UCB_C, UCB_ALPHA, KL_UCB, ETC) or ts_init
     untried = None if deterministic_start else np.full(R, K, dtype=np.int64)
     if code == TS_BETA:  # Marsaglia-Tsang constants (d, c) of the Beta(1 + S, 1 + N - S) gammas
         d0 = 1.0 - 1.0 / 3.0
@@ -694,7 +696,7 @@ def simulate(code, pp, fam, sigma, means, horizon, states, ckpt, *, block=None):
         # 1. choose
         if code == UNIFORM:
             arm = (st.uniform() * K).astype(np.int64)
-        elif code == UCB1 or code == UCB_K24 or code == UCB_C:
+        elif code == UCB1 or code == UCB_K24 or code == UCB_C or code == UCB_ALPHA:
             if t <= K:
                 arm = np.full(R, t - 1, dtype=np.int64)
             else:
@@ -702,11 +704,15 @@ def simulate(code, pp, fam, sigma, means, horizon, states, ckpt, *, block=None):
                     sc = pp[0] * math.sqrt(2.0 * math.log(t - 1))
                 elif code == UCB_C:
                     sc = pp[0] * math.sqrt(math.log(t))
+                elif code == UCB_ALPHA:
+                    sc = math.sqrt(pp[0] * math.log(t - 1))
                 else:
                     sc = math.sqrt(pp[0])
                 np.multiply(rsn, sc, out=idx)
                 idx += mean
                 arm = _argmax_random(st, idx)
+        elif ts_init and t <= K:
+            arm = np.full(R, t - 1, dtype=np.int64)
         elif code == TS_BETA:
             gv = _gammas_seq(st, Dg, Cg)  # (2K, R): X_0, Y_0, X_1, Y_1, ...
             x = gv[0::2]

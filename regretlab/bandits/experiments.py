@@ -42,6 +42,8 @@ _POLICY_PARAMS = {
     "prior_mean": Float(None, "ts_gauss: prior mean"),
     "prior_var": Float(None, "ts_gauss: prior variance", low=0.0, low_open=True),
     "noise": Float(None, "ts_gauss: assumed reward noise std", low=0.0, low_open=True),
+    "alpha": Float(None, "ucb_alpha: the alpha of sqrt(alpha ln n / N_a)", low=0.0, low_open=True),
+    "init_each_arm": Int(None, "ts_beta, ts_gauss: 1 = play each untried arm once first, 0 = not", low=0, high=1),
 }
 
 PARAMS = {

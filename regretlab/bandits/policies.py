@@ -24,6 +24,11 @@ ucb_k24        each arm once, then argmax mu_a + sqrt(c / N_a) (computed as sqrt
 ucb_c          each arm once, then argmax mu_a + c sqrt(ln t / N_a), ``t`` the 1-based current round, c = 0.5:
                the UCB of the environment code of Chen, Chen, Huang, Xie, Dhingra, "When Greedy Wins: Emergent
                Exploitation Bias in Meta-Bandit LLM Training", ICLR 2026 (specs/llm-bandit-envs.md §7).
+ucb_alpha      each arm once, then argmax mu_a + sqrt(alpha ln n / N_a), ``n`` = t - 1 plays so far, alpha = 0.5
+               (computed as sqrt(alpha ln n) sqrt(1 / N_a)): the UCB baseline of the ``banditbench`` code of
+               Nie et al., "EVOLvE: Evaluating and Optimizing LLMs For In-Context Exploration", ICML 2025
+               (arXiv 2410.06238). The paper's formula may place alpha outside the root (UNCONFIRMED); this is the
+               code's form. Mathematically ucb1 with c = sqrt(alpha / 2); the floating-point rounding differs.
 kl_ucb         each arm once, then argmax max{q : N_a kl(mu_a, q) <= ln n + c ln ln n}. Garivier and
                Cappe, "The KL-UCB algorithm for bounded stochastic bandits and beyond", COLT 2011,
                Algorithm 1 (they analyse c = 3 and recommend c = 0 in practice; our default is c = 0).
@@ -32,12 +37,13 @@ kl_ucb         each arm once, then argmax max{q : N_a kl(mu_a, q) <= ln n + c ln
                n = 2, i.e. K = 2 at t = 3) the paper's set is empty; we use the bonus 0 (index = mean).
 ts_beta        theta_a ~ Beta(1 + S_a, 1 + N_a - S_a), argmax theta (Bernoulli rewards only). Thompson,
                Biometrika 1933; Agrawal and Goyal, "Analysis of Thompson sampling for the multi-armed bandit
-               problem", COLT 2012, Algorithm 1.
+               problem", COLT 2012, Algorithm 1. ``init_each_arm`` = 1 first plays each untried arm once
+               (in index order, like every "each arm once" start here; spec §7: it changes GreedyFrac only).
 ts_gauss       Gaussian prior N(m0, v0) per arm, known noise variance s^2: theta_a ~ N(m_a, v_a) with
                v_a = 1 / (1/v0 + N_a/s^2), m_a = v_a (m0/v0 + S_a/s^2); argmax theta. The defaults
                m0 = 0, v0 = 1, s = 1 give exactly theta_a ~ N(S_a/(N_a+1), 1/(N_a+1)), Algorithm 2 of
                Agrawal and Goyal, "Further optimal regret bounds for Thompson sampling", AISTATS 2013
-               (stated there for rewards in [0, 1], Bernoulli included).
+               (stated there for rewards in [0, 1], Bernoulli included). ``init_each_arm`` as for ts_beta.
 =============  ======================================================================================
 """
 from __future__ import annotations
@@ -48,7 +54,7 @@ import numpy as np
 
 from regretlab.core.validate import ParamError, check_float, check_int
 
-UNIFORM, GREEDY, EPS_GREEDY, EPS_DECAY, ETC, UCB1, KL_UCB, TS_BETA, TS_GAUSS, UCB_K24, UCB_C = range(11)
+UNIFORM, GREEDY, EPS_GREEDY, EPS_DECAY, ETC, UCB1, KL_UCB, TS_BETA, TS_GAUSS, UCB_K24, UCB_C, UCB_ALPHA = range(12)
 BERNOULLI, GAUSSIAN = 0, 1
 FAMILIES = {"bernoulli": BERNOULLI, "gaussian": GAUSSIAN}
 
@@ -79,13 +85,15 @@ POLICIES: dict[str, PolicySpec] = {
                    {"c": (1.0, 0.0, True, None)}),
         PolicySpec("ucb_c", UCB_C, "mean + c sqrt(ln t / N_a), t the current round [Chen et al. 2025 code, c = 0.5]",
                    {"c": (0.5, 0.0, True, None)}),
+        PolicySpec("ucb_alpha", UCB_ALPHA, "mean + sqrt(alpha ln n / N_a), n = t - 1 [Nie et al. 2025 code, "
+                   "alpha = 0.5]", {"alpha": (0.5, 0.0, True, None)}),
         PolicySpec("kl_ucb", KL_UCB, "KL upper confidence bound [Garivier & Cappe 2011, Alg. 1]",
                    {"c": (0.0, 0.0, False, None)}),
         PolicySpec("ts_beta", TS_BETA, "Beta-Bernoulli Thompson sampling [Agrawal & Goyal 2012, Alg. 1]",
-                   families=("bernoulli",)),
+                   {"init_each_arm": (0, 0, False, 1)}, families=("bernoulli",)),
         PolicySpec("ts_gauss", TS_GAUSS, "Gaussian Thompson sampling [Agrawal & Goyal 2013, Alg. 2]",
                    {"prior_mean": (0.0, None, False, None), "prior_var": (1.0, 0.0, True, None),
-                    "noise": (1.0, 0.0, True, None)}),
+                    "noise": (1.0, 0.0, True, None), "init_each_arm": (0, 0, False, 1)}),
     ]
 }
 
@@ -108,7 +116,7 @@ def policy_params(name: str, family: str, where: str = "simulate", **given) -> n
     for i, (pname, (default, low, low_open, high)) in enumerate(spec.params.items()):
         v = given.get(pname, default)
         if isinstance(default, int):
-            out[i] = check_int(pname, v, low=low, where=f"{where} ({name})")
+            out[i] = check_int(pname, v, low=low, high=high, where=f"{where} ({name})")
         else:
             out[i] = check_float(pname, v, low=low, low_open=low_open, high=high, where=f"{where} ({name})")
     return out

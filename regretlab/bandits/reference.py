@@ -36,6 +36,7 @@ from .policies import (
     TS_BETA,
     TS_GAUSS,
     UCB1,
+    UCB_ALPHA,
     UCB_C,
     UCB_K24,
     UNIFORM,
@@ -145,13 +146,15 @@ class ReferencePolicy:
             if self.commit < 0:
                 self.commit = self.argmax_random(mean)
             return self.commit
-        if policy == UCB1 or policy == UCB_K24 or policy == UCB_C:
+        if policy == UCB1 or policy == UCB_K24 or policy == UCB_C or policy == UCB_ALPHA:
             if self.untried > 0:
                 return self.first_untried()
             if policy == UCB1:
                 sc = pparams[0] * math.sqrt(2.0 * math.log(t - 1))
             elif policy == UCB_C:
                 sc = pparams[0] * math.sqrt(math.log(t))
+            elif policy == UCB_ALPHA:
+                sc = math.sqrt(pparams[0] * math.log(t - 1))
             else:
                 sc = math.sqrt(pparams[0])
             return self.argmax_random([mean[a] + sc * rsn[a] for a in range(K)])
@@ -165,6 +168,9 @@ class ReferencePolicy:
             else:
                 idx = [mean[a] + self.sigma * math.sqrt(max(2.0 * rhs / n[a], 0.0)) for a in range(K)]
             return self.argmax_random(idx)
+        init = pparams[0] if policy == TS_BETA else pparams[3] if policy == TS_GAUSS else 0.0
+        if init != 0.0 and self.untried > 0:  # Thompson sampling with init_each_arm
+            return self.first_untried()
         if policy == TS_BETA:
             return self.argmax_random([rng.beta(1.0 + s[a], 1.0 + n[a] - s[a]) for a in range(K)])
         if policy == TS_GAUSS:

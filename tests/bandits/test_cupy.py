@@ -145,11 +145,15 @@ CASES = [
     ("ucb_k24", "bernoulli", {}),
     ("ucb_k24", "gaussian", {"c": 0.5}),
     ("ucb_c", "bernoulli", {}),
+    ("ucb_alpha", "bernoulli", {}),
+    ("ucb_alpha", "gaussian", {"alpha": 2.0}),
     ("kl_ucb", "bernoulli", {}),
     ("kl_ucb", "bernoulli", {"c": 3.0}),
     ("kl_ucb", "gaussian", {"c": 3.0}),
     ("ts_beta", "bernoulli", {}),
+    ("ts_beta", "bernoulli", {"init_each_arm": 1}),
     ("ts_gauss", "bernoulli", {}),
+    ("ts_gauss", "gaussian", {"init_each_arm": 1}),
     ("ts_gauss", "gaussian", {"prior_mean": 0.2, "prior_var": 2.0, "noise": 0.7}),
 ]
 
@@ -276,7 +280,8 @@ def test_host_many_arms_matches_reference(host_build):
 
 EXACT_POLICIES = [("uniform", {}), ("greedy", {}), ("eps_greedy", {"eps": 0.2}), ("eps_decay", {}),
                   ("etc", {"m": 5})]
-TRANSCENDENTAL = [("ucb1", "bernoulli"), ("ucb_k24", "bernoulli"), ("ucb_c", "bernoulli"), ("kl_ucb", "bernoulli"), ("kl_ucb", "gaussian"),
+TRANSCENDENTAL = [("ucb1", "bernoulli"), ("ucb_k24", "bernoulli"), ("ucb_c", "bernoulli"), ("ucb_alpha", "bernoulli"),
+                  ("kl_ucb", "bernoulli"), ("kl_ucb", "gaussian"),
                   ("ts_beta", "bernoulli"), ("ts_gauss", "gaussian")]
 
 

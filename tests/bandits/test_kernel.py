@@ -11,6 +11,7 @@ from regretlab.bandits import reference as ref
 from regretlab.bandits._kernels import klucb_bernoulli_index
 from regretlab.core import rng
 from regretlab.core.stats import loglog_slope
+from regretlab.core.validate import ParamError
 
 CASES = [
     # (family, means, horizon)
@@ -32,7 +33,8 @@ def test_numba_equals_reference_exactly(family, means, horizon, threads):
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     try:
         for policy in _policies(family):
-            kw = {"m": 3} if policy == "etc" else {}
+            kw = {"m": 3} if policy == "etc" else {"init_each_arm": 1} if policy.startswith("ts_") and \
+                horizon == 120 else {}
             a = simulate(means, policy, horizon, 6, family=family, sigma=0.7, seed=11, backend="numba", **kw)
             b = simulate(means, policy, horizon, 6, family=family, sigma=0.7, seed=11, backend="python", **kw)
             for k in a:
@@ -292,3 +294,40 @@ def test_ucb_c_index_is_mean_plus_c_sqrt_log_t_over_n(c):
     for backend in ("numba", "numpy", "python"):
         out = simulate([1.0, 0.0], "ucb_c", T, 3, seed=2, backend=backend, c=c)
         assert out["counts"].tolist() == [n] * 3
+
+
+def test_ucb_alpha_is_ucb1_with_c_sqrt_alpha_over_2():
+    """ucb_alpha's index sqrt(alpha ln n) sqrt(1/N_a) is, at alpha = 2, the very float of ucb1's
+    1.0 * sqrt(2 ln n) sqrt(1/N_a): the runs agree bit for bit."""
+    means = [0.2, 0.5, 0.45, 0.7]
+    for backend in ("numba", "numpy", "python"):
+        a = simulate(means, "ucb_alpha", 300, 8, seed=4, backend=backend, alpha=2.0)
+        b = simulate(means, "ucb1", 300, 8, seed=4, backend=backend)
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+@pytest.mark.parametrize("c", [0.5, 2.0])
+def test_ucb_alpha_hand_replay(c):
+    """Rewards 1 and 0 (means 1 and 0): replaying argmax mean + sqrt(alpha ln(t - 1) / N_a) by hand gives the counts."""
+    T, n = 60, [1, 1]
+    for t in range(3, T + 1):
+        sc = math.sqrt(c * math.log(t - 1))
+        idx = [1.0 + sc * math.sqrt(1.0 / n[0]), 0.0 + sc * math.sqrt(1.0 / n[1])]
+        n[int(idx[1] > idx[0])] += 1
+    for backend in ("numba", "numpy", "python"):
+        out = simulate([1.0, 0.0], "ucb_alpha", T, 3, seed=2, backend=backend, alpha=c)
+        assert out["counts"].tolist() == [n] * 3
+
+
+@pytest.mark.parametrize("policy,family", [("ts_beta", "bernoulli"), ("ts_gauss", "gaussian")])
+def test_ts_init_each_arm(policy, family):
+    """init_each_arm = 1: rounds 1..K pull arms 0..K-1 (no draw), so each arm is tried and GreedyFrac counts them;
+    without it TS may leave an arm untried for long. A bad value is refused naming the parameter."""
+    means = [0.9, 0.1, 0.1, 0.1, 0.1, 0.1]
+    on = simulate(means, policy, 6, 50, family=family, seed=3, backend="numba", init_each_arm=1)
+    np.testing.assert_array_equal(on["counts"], np.ones((50, 6)))
+    off = simulate(means, policy, 6, 50, family=family, seed=3, backend="numba")
+    assert (off["counts"] != 1).any()
+    with pytest.raises(ParamError, match="init_each_arm"):
+        simulate(means, policy, 6, 2, family=family, backend="numba", init_each_arm=2)

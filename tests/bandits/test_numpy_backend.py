@@ -30,7 +30,9 @@ PARAMS = {
     "eps_decay": [{"c": 2.0, "d": 0.3}],
     "kl_ucb": [{}, {"c": 3.0}],
     "ucb1": [{}, {"c": 0.5}],
-    "ts_gauss": [{}, {"prior_mean": 0.5, "prior_var": 2.0, "noise": 0.4}],
+    "ts_gauss": [{}, {"prior_mean": 0.5, "prior_var": 2.0, "noise": 0.4}, {"init_each_arm": 1}],
+    "ts_beta": [{}, {"init_each_arm": 1}],
+    "ucb_alpha": [{}, {"alpha": 2.0}],
 }
 
 
