@@ -75,7 +75,7 @@ from regretlab_envs._validate import check_choice, check_float, check_int
 from regretlab_envs.parsing import OK_STATUSES, parse_answer
 
 __all__ = ["ANSWERS", "COTS", "FALLBACKS", "FRAMINGS", "HISTORIES", "MAX_REPLY", "NAMES", "PRINTABLE", "SCENARIOS",
-           "TextBanditWrapper", "make_text_bandit"]
+           "TextBanditWrapper", "TextEnvBase", "make_text_bandit"]
 
 #: Printable ASCII with newline and tab: the charset of both Text spaces.
 PRINTABLE = frozenset(string.printable) - {"\r", "\x0b", "\x0c"}
@@ -136,7 +136,34 @@ _COT = "Think step by step before you answer, then give your final answer inside
 _FALLBACK_INFO = {"uniform": "uniform", "previous": "previous", "abort_episode": "abort_episode"}
 
 
-class TextBanditWrapper(gym.Env):
+class TextEnvBase(gym.Env):
+    """What the text views share: ``self.env`` holds the inner env; subclasses define the two prompts."""
+
+    env: gym.Env
+
+    def system_prompt(self) -> str:
+        raise NotImplementedError
+
+    def user_prompt(self) -> str:
+        raise NotImplementedError
+
+    def messages(self) -> list[dict[str, str]]:
+        """The chat of the current round: system and user messages (OpenAI format)."""
+        return [{"role": "system", "content": self.system_prompt()}, {"role": "user", "content": self.user_prompt()}]
+
+    def close(self) -> None:
+        self.env.close()
+
+    def render(self) -> str:
+        return self.system_prompt() + "\n\n" + self.user_prompt()
+
+    @classmethod
+    def make(cls, base_id: str, base_kwargs: dict | None = None, **options) -> gym.Env:
+        """``cls(gymnasium.make(base_id, **base_kwargs).unwrapped, **options)``."""
+        return cls(gym.make(base_id, disable_env_checker=True, **(base_kwargs or {})).unwrapped, **options)
+
+
+class TextBanditWrapper(TextEnvBase):
     """Prompts as observations, free-text replies as actions (module docstring).
 
     A ``gymnasium.Env`` holding the bandit as ``self.env`` (not a ``gymnasium.Wrapper``): ``unwrapped`` is the
@@ -272,10 +299,6 @@ class TextBanditWrapper(gym.Env):
             parts.append("Give your answer inside <Answer></Answer> tags.")
         return "\n\n".join(parts)
 
-    def messages(self) -> list[dict[str, str]]:
-        """The chat of the current round: system and user messages (OpenAI format)."""
-        return [{"role": "system", "content": self.system_prompt()}, {"role": "user", "content": self.user_prompt()}]
-
     def config_code(self, temperature: float | None = None) -> str:
         """[K24]'s configuration code of this wrapper (module docstring); L5 from ``temperature``."""
         l1 = {"buttons": "B", "ads": "A", "videos": "V", "clothes": "C", "arms": "M"}[self.scenario]
@@ -364,14 +387,7 @@ class TextBanditWrapper(gym.Env):
         info["messages"] = self.messages()
         return self.user_prompt(), float(reward), terminated, truncated, info
 
-    def close(self) -> None:
-        self.env.close()
-
-    def render(self) -> str:
-        return self.system_prompt() + "\n\n" + self.user_prompt()
-
 
 def make_text_bandit(base_id: str = "regretlab/K24Hard-v0", base_kwargs: dict | None = None, **options) -> gym.Env:
     """``TextBanditWrapper(gymnasium.make(base_id, **base_kwargs).unwrapped, **options)`` (the registered factory)."""
-    base = gym.make(base_id, disable_env_checker=True, **(base_kwargs or {})).unwrapped
-    return TextBanditWrapper(base, **options)
+    return TextBanditWrapper.make(base_id, base_kwargs, **options)

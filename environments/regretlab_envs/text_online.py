@@ -51,7 +51,7 @@ from gymnasium import spaces
 
 from regretlab_envs._validate import check_choice, check_int
 from regretlab_envs.parsing import OK_STATUSES, parse_answer
-from regretlab_envs.text import _COT, COTS, FALLBACKS, MAX_REPLY, PRINTABLE
+from regretlab_envs.text import _COT, COTS, FALLBACKS, MAX_REPLY, PRINTABLE, TextEnvBase
 
 __all__ = ["BANDIT_HISTORIES", "ONLINE_ANSWERS", "ONLINE_HISTORIES", "TextOnlineWrapper", "make_text_online"]
 
@@ -60,7 +60,7 @@ BANDIT_HISTORIES = ("raw", "importance_weighted", "summary")
 ONLINE_ANSWERS = ("distribution", "single")
 
 
-class TextOnlineWrapper(gym.Env):
+class TextOnlineWrapper(TextEnvBase):
     """Prompts as observations, free-text replies as actions, for experts and repeated games (module docstring)."""
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
@@ -208,10 +208,6 @@ class TextOnlineWrapper(gym.Env):
         tail = _COT if self.cot == "reinforced" else "Give your answer inside <Answer></Answer> tags."
         return "\n\n".join([self._history_block(), q, tail])
 
-    def messages(self) -> list[dict[str, str]]:
-        """The chat of the current round: system and user messages (OpenAI format)."""
-        return [{"role": "system", "content": self.system_prompt()}, {"role": "user", "content": self.user_prompt()}]
-
     def _max_prompt(self) -> int:
         num = 8 + len(str(self.T)) + self.decimals  # a total <= T with the decimals, and its sign/point
         if self.kind == "bandit":  # an estimate l / pi can be as large as 1 / min pi: any float64
@@ -273,14 +269,7 @@ class TextOnlineWrapper(gym.Env):
         info["messages"] = self.messages()
         return self.user_prompt(), float(reward), terminated, truncated, info
 
-    def close(self) -> None:
-        self.env.close()
-
-    def render(self) -> str:
-        return self.system_prompt() + "\n\n" + self.user_prompt()
-
 
 def make_text_online(base_id: str = "regretlab/Experts-v0", base_kwargs: dict | None = None, **options) -> gym.Env:
     """``TextOnlineWrapper(gymnasium.make(base_id, **base_kwargs).unwrapped, **options)`` (the registered factory)."""
-    base = gym.make(base_id, disable_env_checker=True, **(base_kwargs or {})).unwrapped
-    return TextOnlineWrapper(base, **options)
+    return TextOnlineWrapper.make(base_id, base_kwargs, **options)
