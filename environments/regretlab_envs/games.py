@@ -12,13 +12,20 @@ opponent a distribution q_t over n2 actions; both actions are sampled from ``sel
   sum_s <v_s, pi_s> (the learner's external regret, §6.1/§6.7), ``fallback``.
 * observation: ``Dict(cum_payoffs = Box(0, T, (n1,)), opponent_counts = Box(0, T, (n2,)), t = Discrete(T + 1))``.
 
+``player`` picks the learner's seat: 0 (row, default) or 1 (column). For the column seat the environment works
+with the transposed game, so ``U1`` is always the learner's payoff matrix with the learner's actions as rows,
+``U2`` the opponent's with the same layout, and ``info["actions"]`` is (learner's action, opponent's action).
+``action_names`` / ``opponent_names`` are the seat's action names (:data:`ACTION_NAMES`; ``Action A``, ... for
+random games).
+
 Opponents: ``hedge`` (exponential weights on its own cumulative payoff vectors against the learner's realised
 actions, eta = sqrt(8 ln n2 / T); Cesa-Bianchi and Lugosi 2006, Thm 2.2), ``fictitious_play`` (a best response to
 the learner's empirical action frequencies, the lowest index among ties, uniform in round 1; Brown 1951), or
 ``fixed`` (the mixed strategy ``opponent_strategy``, uniform by default).
 
 Games (:data:`GAMES`, our own textbook matrices scaled to [0, 1]; which six 2x2 games [P25] used is
-UNCONFIRMED): prisoners_dilemma (C, D; payoffs 3, 0, 5, 1 over 5), stag_hunt (4, 0, 3, 3 over 4),
+UNCONFIRMED), with the action names of :data:`ACTION_NAMES` (both players use the same names):
+prisoners_dilemma (C, D; payoffs 3, 0, 5, 1 over 5), stag_hunt (4, 0, 3, 3 over 4),
 battle_of_sexes ((3, 2) and (2, 3) on the diagonal over 3), chicken (swerve/straight: 3, 2, 4, 0 over 4),
 matching_pennies (row wins on a match), coordination (1 on the diagonal), rock_paper_scissors (win 1, tie 1/2,
 loss 0); ``game="random"`` draws U1, U2 with i.i.d. U[0, 1] entries of size ``random_size`` x ``random_size``
@@ -37,7 +44,8 @@ from gymnasium import spaces
 
 from regretlab_envs._validate import as_distribution, check_choice, check_int, check_vector
 
-__all__ = ["GAMES", "OPPONENTS", "RepeatedGameEnv", "game_matrices", "play_repeated_game"]
+__all__ = ["ACTION_NAMES", "FEEDBACKS", "GAMES", "OPPONENTS", "RepeatedGameEnv", "game_action_names", "game_matrices",
+           "play_repeated_game"]
 
 
 def _sym(U1):
@@ -56,6 +64,25 @@ GAMES: dict[str, tuple[np.ndarray, np.ndarray]] = {
                             1.0 - np.array([[0.5, 0.0, 1.0], [1.0, 0.5, 0.0], [0.0, 1.0, 0.5]])),
 }
 OPPONENTS = ("hedge", "fictitious_play", "fixed")
+FEEDBACKS = ("realized", "expected")
+ACTION_NAMES: dict[str, tuple[str, ...]] = {
+    "prisoners_dilemma": ("Cooperate", "Defect"),
+    "stag_hunt": ("Stag", "Hare"),
+    "battle_of_sexes": ("Opera", "Football"),
+    "chicken": ("Swerve", "Straight"),
+    "matching_pennies": ("Heads", "Tails"),
+    "coordination": ("Left", "Right"),
+    "rock_paper_scissors": ("Rock", "Paper", "Scissors"),
+}
+
+
+def game_action_names(game: str, n: int) -> tuple[str, ...]:
+    """The action names of ``game`` (:data:`ACTION_NAMES`), or ``Action A``, ``Action B``, ... (random games)."""
+    if game in ACTION_NAMES:
+        return ACTION_NAMES[game]
+    if n > 26:
+        raise ValueError(f"game_action_names: at most 26 actions can be named (Action A..Z), got {n}")
+    return tuple(f"Action {chr(ord('A') + i)}" for i in range(n))
 
 
 def game_matrices(game: str, random_size: int = 3, game_seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -77,14 +104,23 @@ class RepeatedGameEnv(gym.Env):
 
     def __init__(self, game: str = "prisoners_dilemma", horizon: int = 50, opponent: str = "hedge",
                  opponent_strategy=None, feedback: str = "realized", random_size: int = 3, game_seed: int = 0,
-                 render_mode: str | None = None):
+                 player: int = 0, render_mode: str | None = None):
         owner = "RepeatedGameEnv"
         self.game = game
-        self.U1, self.U2 = game_matrices(game, random_size, game_seed)
+        U1, U2 = game_matrices(game, random_size, game_seed)
+        self.player = check_int(owner, "player", player, low=0)
+        if self.player > 1:
+            raise ValueError(f"{owner}: player must be 0 (row) or 1 (column), got {player!r}")
+        names = (game_action_names(game, U1.shape[0]), game_action_names(game, U1.shape[1]))
+        if self.player == 1:  # the column seat: the transposed game, the learner's actions as rows
+            U1, U2 = U2.T.copy(), U1.T.copy()
+            names = names[::-1]
+        self.U1, self.U2 = U1, U2
+        self.action_names, self.opponent_names = names
         self.n1, self.n2 = self.U1.shape
         self.horizon = check_int(owner, "horizon", horizon, low=1)
         self.opponent = check_choice(owner, "opponent", opponent, OPPONENTS)
-        self.feedback = check_choice(owner, "feedback", feedback, ("realized", "expected"))
+        self.feedback = check_choice(owner, "feedback", feedback, FEEDBACKS)
         if render_mode is not None:
             raise ValueError(f"{owner}: render_mode must be None (no rendering), got {render_mode!r}")
         self.render_mode = None
@@ -154,20 +190,26 @@ class RepeatedGameEnv(gym.Env):
 
 
 def play_repeated_game(agents, game: str = "prisoners_dilemma", horizon: int = 50, seed: int | None = None, *,
-                       random_size: int = 3, game_seed: int = 0) -> dict[str, Any]:
+                       random_size: int = 3, game_seed: int = 0, feedback: str = "realized") -> dict[str, Any]:
     """Two agents against each other (self-play included; spec §2.4), without a multi-agent framework.
 
     ``agents`` = (row, column); each is a callable ``agent(state) -> distribution`` over its own actions, where
-    ``state`` = {"t", "payoffs" (its own payoff matrix, rows = its actions), "cum_payoffs" (its cumulative realised
-    payoff vector), "opponent_counts"}. Both distributions are validated like the environment's actions (uniform
-    fallback, counted), then both actions are sampled from ``numpy.random.default_rng(seed)`` (row first).
-    Returns the actions (T,) of each player, their distributions (T, n), fallback counts and the matrices, ready
-    for :func:`regretlab.llm_bandits.metrics.external_regret` / ``cce_gap`` / ``nash_gap``.
+    ``state`` = {"t", "payoffs" (its own payoff matrix, rows = its actions), "cum_payoffs" (the sum of its
+    payoff vectors so far), "opponent_counts"}. Both distributions are validated like the environment's actions
+    (uniform fallback, counted), then both actions are sampled from ``numpy.random.default_rng(seed)`` (row
+    first). Each player's payoff vector of the round is v = U[:, opponent's action] (``feedback="realized"``) or
+    U @ (opponent's distribution) (``"expected"``), U its own matrix. An agent with an ``update`` method is told
+    the outcome after every round: ``agent.update({"t", "pi", "action", "opponent_action", "payoff_vector"})``
+    (t counts the rounds played, 1..T). Returns the actions (T,) of each player, their distributions (T, n),
+    fallback counts and the matrices, ready for :func:`regretlab.llm_bandits.metrics.external_regret` /
+    ``cce_gap`` / ``nash_gap``.
     """
+    owner = "play_repeated_game"
     U1, U2 = game_matrices(game, random_size, game_seed)
-    T = check_int("play_repeated_game", "horizon", horizon, low=1)
+    T = check_int(owner, "horizon", horizon, low=1)
+    feedback = check_choice(owner, "feedback", feedback, FEEDBACKS)
     if len(agents) != 2:
-        raise ValueError(f"play_repeated_game: agents must be two callables (row, column), got {len(agents)}")
+        raise ValueError(f"{owner}: agents must be two callables (row, column), got {len(agents)}")
     gen = np.random.default_rng(seed)
     mats = (U1, U2.T)  # each player's payoffs with its own actions as rows
     cum = [np.zeros(U1.shape[0]), np.zeros(U1.shape[1])]
@@ -185,9 +227,13 @@ def play_repeated_game(agents, game: str = "prisoners_dilemma", horizon: int = 5
         i = int(gen.choice(U1.shape[0], p=dists[0][t]))
         j = int(gen.choice(U1.shape[1], p=dists[1][t]))
         acts[:, t] = (i, j)
-        cum[0] += U1[:, j]
-        cum[1] += U2[i, :]
-        counts[0][j] += 1
-        counts[1][i] += 1
+        own = (i, j)
+        for p in (0, 1):
+            v = mats[p][:, own[1 - p]] if feedback == "realized" else mats[p] @ dists[1 - p][t]
+            cum[p] += v
+            counts[p][own[1 - p]] += 1
+            if hasattr(agents[p], "update"):
+                agents[p].update({"t": t + 1, "pi": dists[p][t].copy(), "action": own[p],
+                                  "opponent_action": own[1 - p], "payoff_vector": v.copy()})
     return {"row_actions": acts[0], "col_actions": acts[1], "row_pi": dists[0], "col_pi": dists[1],
             "fallbacks": tuple(fallbacks), "U1": U1, "U2": U2}

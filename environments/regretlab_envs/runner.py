@@ -39,8 +39,8 @@ import numpy as np
 
 from regretlab_envs.parsing import OK_STATUSES, parse_answer, render_choice
 
-__all__ = ["REMINDER", "CallableAgent", "NumericAsText", "replicate_seed", "run_numeric_episode", "run_replicates",
-           "run_text_episode"]
+__all__ = ["REMINDER", "CallableAgent", "NumericAsText", "ask", "replicate_seed", "run_numeric_episode",
+           "run_replicates", "run_text_episode"]
 
 REMINDER = ("Your previous reply could not be read. Reply again with exactly one answer inside "
             "<Answer></Answer> tags, in the format asked for.")
@@ -110,6 +110,27 @@ def run_numeric_episode(env, agent, ss: np.random.SeedSequence) -> dict[str, Any
             "aborted": False}
 
 
+def ask(agent, messages, names, answer: str, cot: bool, max_reprompts: int) -> tuple[str, str, str, int]:
+    """One round's question to a text agent, with the re-prompting rule of the module docstring.
+
+    Returns (final reply, status of the first reply, final status, re-prompts used); a raising agent gives
+    status ``error:<ExceptionClass>`` and the reply "".
+    """
+    tries, chat = 0, messages
+    while True:
+        try:
+            reply = agent(chat)
+            status = parse_answer(reply, names, answer, cot=cot).status
+        except Exception as exc:  # a transport failure after the agent's own retries
+            reply, status = "", "error:" + type(exc).__name__
+        if tries == 0:
+            first = status
+        if status in OK_STATUSES or tries >= max_reprompts:
+            return reply, first, status, tries
+        tries += 1
+        chat = [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": REMINDER}]
+
+
 def run_text_episode(env, agent, ss: np.random.SeedSequence, *, max_reprompts: int = 2) -> dict[str, Any]:
     """Play one episode of a text agent on a :class:`regretlab_envs.text.TextBanditWrapper` (module docstring)."""
     if not isinstance(max_reprompts, int) or max_reprompts < 0:
@@ -125,22 +146,8 @@ def run_text_episode(env, agent, ss: np.random.SeedSequence, *, max_reprompts: i
     done = False
     aborted, reason = False, None
     while not done:
-        messages = info["messages"]
-        reply, status, tries = "", None, 0
-        while True:
-            try:
-                reply = agent(messages)
-                res = parse_answer(reply, env.names, env.answer, cot=env.cot != "none")
-                status = res.status
-            except Exception as exc:  # a transport failure after the agent's own retries
-                reply, status = "", "error:" + type(exc).__name__
-            if tries == 0:
-                first = status
-            if status in OK_STATUSES or tries >= max_reprompts:
-                break
-            tries += 1
-            messages = [*info["messages"], {"role": "assistant", "content": reply},
-                        {"role": "user", "content": REMINDER}]
+        reply, first, status, tries = ask(agent, info["messages"], env.names, env.answer, env.cot != "none",
+                                          max_reprompts)
         obs, y, done, trunc, info = env.step(reply)
         done = done or trunc
         if info.get("aborted"):

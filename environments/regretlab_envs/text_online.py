@@ -12,8 +12,13 @@ whose observation is a prompt and whose action is the agent's free-text reply, a
 actions each round and shows the past loss vectors; the prompts here are ours (ASCII, deterministic given the
 history and the seed), the protocol is theirs:
 
-* Actions are named "Action A", "Action B", ... (in order: the action names carry no information, so no
-  permutation is needed; the whole-word parser cannot confuse "Action A" with another name).
+* ``names="neutral"`` (default): actions are named "Action A", "Action B", ... (in order: the names carry no
+  information, so no permutation is needed; the whole-word parser cannot confuse "Action A" with another
+  name). ``names="game"`` (repeated games only): the game's own action names
+  (:data:`regretlab_envs.games.ACTION_NAMES`: Cooperate/Defect, Rock/Paper/Scissors, ...), the other player's
+  names listed in the rules, and, with realized feedback, the other player's action in each history line and
+  its action counts in the summary. Meaningful names let a language model bring what it knows of the game,
+  which is what a study of LLMs in games may want to measure or to avoid; the option keeps it explicit.
 * ``history`` with full information (experts, games): ``loss_vectors`` (the spec's name; one line per past
   round with the whole revealed vector and the agent's expected loss or payoff that round), ``raw_window``
   (the last ``window`` such lines) or ``summary`` (per action: the total and the average of its revealed
@@ -39,6 +44,11 @@ is the inner env's (minus the expected loss for experts; the realised payoff for
 
 Randomness: ``reset(seed=s)`` seeds the inner env with a seed drawn from ``SeedSequence(s)``'s first child; no
 other stream is needed (a distribution is played as such, not sampled here).
+
+Two text agents against each other ([P25]'s LLM-vs-LLM repeated games): :func:`play_text_game` seats each agent
+behind its own view of the game (:class:`TextGameSeat`, the row or the column seat) and plays them with
+:func:`regretlab_envs.games.play_repeated_game`, so the sampling, the feedback and the returned record are those
+of numeric self-play, plus each seat's replies, parse statuses and re-prompts.
 """
 from __future__ import annotations
 
@@ -53,11 +63,13 @@ from regretlab_envs._validate import check_choice, check_int
 from regretlab_envs.parsing import OK_STATUSES, parse_answer
 from regretlab_envs.text import _COT, COTS, FALLBACKS, MAX_REPLY, PRINTABLE, TextEnvBase
 
-__all__ = ["BANDIT_HISTORIES", "ONLINE_ANSWERS", "ONLINE_HISTORIES", "TextOnlineWrapper", "make_text_online"]
+__all__ = ["BANDIT_HISTORIES", "NAMINGS", "ONLINE_ANSWERS", "ONLINE_HISTORIES", "TextGameSeat", "TextOnlineWrapper",
+           "make_text_online", "play_text_game"]
 
 ONLINE_HISTORIES = ("loss_vectors", "raw_window", "summary")
 BANDIT_HISTORIES = ("raw", "importance_weighted", "summary")
 ONLINE_ANSWERS = ("distribution", "single")
+NAMINGS = ("neutral", "game")
 
 
 class TextOnlineWrapper(TextEnvBase):
@@ -67,7 +79,7 @@ class TextOnlineWrapper(TextEnvBase):
 
     def __init__(self, env: gym.Env, *, history: str | None = None, answer: str = "distribution",
                  cot: str = "none", disclose_horizon: bool = True, window: int = 20, decimals: int = 2,
-                 fallback: str = "uniform", render_mode: str | None = None):
+                 fallback: str = "uniform", names: str = "neutral", render_mode: str | None = None):
         owner = "TextOnlineWrapper"
         self.env = env
         base = env.unwrapped
@@ -97,7 +109,15 @@ class TextOnlineWrapper(TextEnvBase):
         if self.decimals > 6:
             raise ValueError(f"{owner}: decimals must be an integer in [0, 6], got {self.decimals}")
         self.T = int(base.horizon)
-        self.names = tuple(f"Action {c}" for c in string.ascii_uppercase[: self.d])
+        self.naming = check_choice(owner, "names", names, NAMINGS)
+        if self.naming == "game" and self.kind != "game":
+            raise ValueError(f"{owner}: names='game' applies to repeated games only (this env is {self.kind}); "
+                             "use names='neutral'")
+        if self.naming == "game":
+            self.names, self.opponent_names = tuple(base.action_names), tuple(base.opponent_names)
+        else:
+            self.names = tuple(f"Action {c}" for c in string.ascii_uppercase[: self.d])
+            self.opponent_names = ()
         self.observation_space = spaces.Text(max_length=self._max_prompt(), min_length=0, charset=PRINTABLE)
         self.action_space = spaces.Text(max_length=MAX_REPLY, min_length=0, charset=PRINTABLE)
         self._hist: list[tuple] = []
@@ -129,10 +149,12 @@ class TextOnlineWrapper(TextEnvBase):
         else:
             what = "the action the other player chose" if self.env.unwrapped.feedback == "realized" else \
                 "the other player's mixed strategy"
-            parts = [f"You play a repeated game against another player. You choose among {self.d} actions: {names}.",
-                     "Each round you choose a probability distribution over your actions and the other player "
-                     "chooses too. Then you see the payoff, between 0 and 1, that each of your actions would "
-                     f"have earned against {what}; your payoff is the expected payoff under your distribution."]
+            parts = [f"You play a repeated game against another player. You choose among {self.d} actions: {names}."]
+            if self.opponent_names:
+                parts.append(f"The other player chooses among: {', '.join(self.opponent_names)}.")
+            parts += ["Each round you choose a probability distribution over your actions and the other player "
+                      "chooses too. Then you see the payoff, between 0 and 1, that each of your actions would "
+                      f"have earned against {what}; your payoff is the expected payoff under your distribution."]
             goal = "Your goal is to make your total payoff as large as possible."
         if self.disclose_horizon:
             parts.append(f"There are {self.T} rounds in total.")
@@ -180,12 +202,17 @@ class TextOnlineWrapper(TextEnvBase):
         if self.kind == "bandit":
             return self._bandit_block()
         w = self._word
+        show_opp = bool(self.opponent_names) and self.env.unwrapped.feedback == "realized"
         if self.history == "summary":
-            tot = np.sum([v for v, _ in self._hist], axis=0)
-            mine = sum(x for _, x in self._hist)
+            tot = np.sum([v for v, _, _ in self._hist], axis=0)
+            mine = sum(x for _, x, _ in self._hist)
             lines = [f"Summary of the {t} rounds played so far:"]
             lines += [f"{n}: total {w} {self._fmt(tot[i])}, average {w} {self._fmt(tot[i] / t)}"
                       for i, n in enumerate(self.names)]
+            if show_opp:
+                n_opp = np.bincount([j for _, _, j in self._hist], minlength=len(self.opponent_names))
+                lines.append("The other player chose: " + ", ".join(
+                    f"{n} {c} {'time' if c == 1 else 'times'}" for n, c in zip(self.opponent_names, n_opp)))
             lines.append(f"Your total {w}: {self._fmt(mine)}")
             return "\n".join(lines)
         first = 0 if self.history == "loss_vectors" else max(0, t - self.window)
@@ -193,9 +220,10 @@ class TextOnlineWrapper(TextEnvBase):
         head = f"{plural} of past rounds" if first == 0 else f"{plural} of the last {t - first} of {t} rounds"
         lines = [f"{head}:"]
         for s in range(first, t):
-            v, x = self._hist[s]
+            v, x, j = self._hist[s]
             vec = ", ".join(f"{n} {self._fmt(v[i])}" for i, n in enumerate(self.names))
-            lines.append(f"Round {s + 1}: {vec}; your {w} {self._fmt(x)}")
+            opp = f"the other player chose {self.opponent_names[j]}; payoffs " if show_opp else ""
+            lines.append(f"Round {s + 1}: {opp}{vec}; your {w} {self._fmt(x)}")
         return "\n".join(lines)
 
     def user_prompt(self) -> str:
@@ -212,9 +240,9 @@ class TextOnlineWrapper(TextEnvBase):
         num = 8 + len(str(self.T)) + self.decimals  # a total <= T with the decimals, and its sign/point
         if self.kind == "bandit":  # an estimate l / pi can be as large as 1 / min pi: any float64
             num = 309 + self.decimals + 2
-        line = 80 + self.d * (12 + num) + num
+        line = 80 + self.d * (12 + num) + num + (60 if self.opponent_names else 0)
         rounds = min(self.T, self.window) if self.history == "raw_window" else self.T
-        summary = 80 + self.d * (90 + 2 * num) + 40 + num
+        summary = 80 + self.d * (90 + 2 * num) + 40 + num + 40 * (1 + len(self.opponent_names))
         return int(max(80 + rounds * line, summary) + 400 + len(_COT) + 2 * len(str(self.T)))
 
     # ------------------------------------------------------------------ gymnasium API
@@ -229,9 +257,8 @@ class TextOnlineWrapper(TextEnvBase):
         self._done = False
         return self.user_prompt(), {"t": 0, "names": self.names, "messages": self.messages()}
 
-    def step(self, action: Any):
-        if self._done:
-            raise RuntimeError("TextOnlineWrapper.step: the episode has ended; call reset() first")
+    def decide(self, action: Any) -> tuple[np.ndarray | None, dict]:
+        """Parse a reply and apply the fallback rule: (distribution to play or None to abort, parse record)."""
         raw = action if isinstance(action, str) else ""
         res = parse_answer(raw, self.names, self.answer, cot=self.cot != "none")
         parse = {"status": res.status, "raw": raw[:MAX_REPLY], "extracted": res.extracted, "fallback": None,
@@ -245,24 +272,37 @@ class TextOnlineWrapper(TextEnvBase):
             self._last_valid = pi
         elif self.fallback == "abort_episode":
             parse["fallback"] = "abort_episode"
-            self._done = True
-            info = {"t": len(self._hist), "parse": parse, "aborted": True,
-                    "abort_reason": f"malformed reply (status {res.status})", "messages": self.messages()}
-            return self.user_prompt(), 0.0, True, False, info
+            return None, parse
         elif self.fallback == "previous" and self._last_valid is not None:
             parse["fallback"] = "previous"
             pi = self._last_valid
         else:
             parse["fallback"] = "uniform"
             pi = np.full(self.d, 1.0 / self.d)
-        _, reward, terminated, truncated, info = self.env.step(pi)
-        info = dict(info)
+        return pi, parse
+
+    def record(self, info: dict) -> None:
+        """Append one round's outcome (the inner env's ``info``, or a seat's outcome) to the shown history."""
         if self.kind == "bandit":
             a = int(info["action"])
             self._hist.append((a, float(info["observed_loss"]), float(info["pi"][a]), info["iw_estimate"].copy()))
         else:
-            vec = info["loss"] if self.kind == "experts" else info["payoff_vector"]
-            self._hist.append((np.asarray(vec, dtype=float).copy(), float(info["pi"] @ vec)))
+            vec = np.asarray(info["loss"] if self.kind == "experts" else info["payoff_vector"], dtype=float).copy()
+            opp = int(info["actions"][1]) if self.kind == "game" else None
+            self._hist.append((vec, float(info["pi"] @ vec), opp))
+
+    def step(self, action: Any):
+        if self._done:
+            raise RuntimeError("TextOnlineWrapper.step: the episode has ended; call reset() first")
+        pi, parse = self.decide(action)
+        if pi is None:
+            self._done = True
+            info = {"t": len(self._hist), "parse": parse, "aborted": True,
+                    "abort_reason": f"malformed reply (status {parse['status']})", "messages": self.messages()}
+            return self.user_prompt(), 0.0, True, False, info
+        _, reward, terminated, truncated, info = self.env.step(pi)
+        info = dict(info)
+        self.record(info)
         self._done = terminated or truncated
         info["parse"] = parse
         info["aborted"] = False
@@ -273,3 +313,88 @@ class TextOnlineWrapper(TextEnvBase):
 def make_text_online(base_id: str = "regretlab/Experts-v0", base_kwargs: dict | None = None, **options) -> gym.Env:
     """``TextOnlineWrapper(gymnasium.make(base_id, **base_kwargs).unwrapped, **options)`` (the registered factory)."""
     return TextOnlineWrapper.make(base_id, base_kwargs, **options)
+
+
+class TextGameSeat:
+    """One seat of a repeated game played through the text view, as an agent of ``play_repeated_game``.
+
+    ``TextGameSeat(agent, game, player, horizon, ...)`` holds a :class:`TextOnlineWrapper` over the seat's
+    :class:`regretlab_envs.games.RepeatedGameEnv` (``player`` 0 = row, 1 = column); that inner env is only read
+    for the game's matrices and names, never stepped. Called with the numeric state it asks ``agent`` (a text
+    agent: ``agent(messages) -> str``) with the re-prompting rule of :func:`regretlab_envs.runner.ask`, parses the
+    reply and returns the distribution (the view's fallback rule for malformed replies; ``abort_episode`` is
+    refused: a game cannot go on with one seat gone). ``update`` appends the round's payoff vector to the history
+    the next prompt shows. ``record`` lists, per round, the first and final parse status, the fallback, the
+    re-prompts and the final reply.
+    """
+
+    def __init__(self, agent, game: str, player: int, horizon: int, *, feedback: str = "realized",
+                 random_size: int = 3, game_seed: int = 0, max_reprompts: int = 2, **text_options):
+        from regretlab_envs.games import RepeatedGameEnv
+
+        owner = "TextGameSeat"
+        if not callable(agent):
+            raise TypeError(f"{owner}: agent must be a text agent, a callable messages -> str, got {agent!r}")
+        if text_options.get("fallback") == "abort_episode":
+            raise ValueError(f"{owner}: fallback must be 'uniform' or 'previous' in a two-player game "
+                             "(abort_episode would end the game for both seats)")
+        self.max_reprompts = check_int(owner, "max_reprompts", max_reprompts, low=0)
+        env = RepeatedGameEnv(game, horizon, opponent="fixed", feedback=feedback, random_size=random_size,
+                              game_seed=game_seed, player=player)
+        self.agent = agent
+        self.view = TextOnlineWrapper(env, **text_options)
+        self.view.reset()
+        if hasattr(agent, "reset"):
+            agent.reset({"K": self.view.d, "T": self.view.T, "names": self.view.names, "player": player,
+                         "game": game})
+        self.record: dict[str, list] = {k: [] for k in ("first_status", "status", "fallback", "reprompts",
+                                                        "replies")}
+
+    def __call__(self, state: dict) -> np.ndarray:
+        from regretlab_envs.runner import ask
+
+        v = self.view
+        reply, first, status, tries = ask(self.agent, v.messages(), v.names, v.answer, v.cot != "none",
+                                          self.max_reprompts)
+        pi, parse = v.decide(reply)
+        for k, x in (("first_status", first), ("status", status), ("fallback", parse["fallback"]),
+                     ("reprompts", tries), ("replies", reply)):
+            self.record[k].append(x)
+        return pi
+
+    def update(self, outcome: dict) -> None:
+        self.view.record({"pi": outcome["pi"], "payoff_vector": outcome["payoff_vector"],
+                          "actions": (outcome["action"], outcome["opponent_action"])})
+        if hasattr(self.agent, "feedback"):
+            self.agent.feedback(outcome["action"], float(outcome["pi"] @ outcome["payoff_vector"]), outcome)
+
+
+def play_text_game(agents, game: str = "prisoners_dilemma", horizon: int = 50, seed: int | None = None, *,
+                   feedback: str = "realized", random_size: int = 3, game_seed: int = 0, max_reprompts: int = 2,
+                   **text_options) -> dict[str, Any]:
+    """Two text agents (LLMs, scripted agents, or one of each) play ``game`` for ``horizon`` rounds.
+
+    Each agent answers the prompts of its own :class:`TextGameSeat` (``text_options`` are
+    :class:`TextOnlineWrapper`'s: history, answer, cot, names, fallback, ...; both seats get the same). The
+    play itself is :func:`regretlab_envs.games.play_repeated_game` with ``seed``, so two numeric agents that
+    answer what the seats' agents answer give the same actions. Returns that function's record plus
+    ``"seats"``: for each player, its per-round parse record and ``malformed_rate`` (share of rounds whose
+    first reply did not parse) and ``fallback_rate``.
+    """
+    from regretlab_envs.games import play_repeated_game
+
+    if len(agents) != 2:
+        raise ValueError(f"play_text_game: agents must be two text agents (row, column), got {len(agents)}")
+    seats = [TextGameSeat(a, game, p, horizon, feedback=feedback, random_size=random_size, game_seed=game_seed,
+                          max_reprompts=max_reprompts, **text_options) for p, a in enumerate(agents)]
+    out = play_repeated_game(seats, game, horizon, seed, random_size=random_size, game_seed=game_seed,
+                             feedback=feedback)
+    out["seats"] = []
+    for seat in seats:
+        rec = dict(seat.record)
+        n = max(len(rec["status"]), 1)
+        rec["names"] = list(seat.view.names)
+        rec["malformed_rate"] = sum(x not in OK_STATUSES for x in rec["first_status"]) / n
+        rec["fallback_rate"] = sum(x is not None for x in rec["fallback"]) / n
+        out["seats"].append(rec)
+    return out

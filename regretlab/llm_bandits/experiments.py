@@ -14,7 +14,14 @@ Plot kinds:
 * ``llm_bandits.metric_table``: per cell, the [K24] statistics and the regret, with their intervals
   (:func:`metric_rows`), written as ``plots/<name>.csv`` and ``.md`` and drawn as a table figure;
 * ``llm_bandits.failure_scatter``: [K24]'s failure classification, SuffFailFreq(T/2) against K MinFrac(T),
-  with the epsilon-greedy cells of the sweep joined as the reference curve.
+  with the epsilon-greedy cells of the sweep joined as the reference curve;
+* ``llm_bandits.regret_form``: per cell, [N24]'s functional form of the regret curve (alpha, beta with
+  replicate-bootstrap CIs; :func:`regretlab.llm_bandits.metrics.regret_form_fit`) and the [P25]-style
+  sub-linearity tests (trend test, log-log regression; :func:`regretlab.core.stats.sublinear_tests`)
+  (:func:`regret_form_rows`), as CSV, Markdown and a figure of beta and alpha per agent;
+* ``llm_bandits.win_matrix``: [N24]'s pairwise win matrix over the instances of the sweep (score: cumulative
+  reward per replicate; Welch t-test, p < 0.05) and each agent's overall win rate
+  (:func:`regretlab.llm_bandits.metrics.win_matrix`).
 
 Parameters a cell does not use are refused, not ignored: a text-rendering option with ``interface = "numeric"``,
 an endpoint option without ``agent = "llm"``, a policy parameter the policy does not have.
@@ -387,4 +394,157 @@ def plot_failure_scatter(res, spec: dict, stem):
         ax.set_ylabel("K * MinFrac(T)")
         ax.set_title(inst)
         ax.legend(fontsize=7)
+    return list(save_figure(fig, stem))
+
+
+def _write_rows(rows: list[dict], stem, columns) -> None:
+    """``stem``.csv (every key) and ``stem``.md (``columns``)."""
+    import csv
+
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    with open(stem.with_suffix(".csv"), "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        w.writerows(rows)
+    stem.with_suffix(".md").write_text(markdown_table(rows, columns))
+
+
+def regret_form_rows(res, cells=None, *, n_boot: int = 200, level: float = 0.95, alpha: float = 0.05) -> list[dict]:
+    """One row per finished cell: [N24]'s regret form and the sub-linearity tests of spec §6.5-§6.6.
+
+    Columns: instance, agent, T, R; ``form_alpha`` and ``form_beta`` with replicate-bootstrap percentile
+    intervals (``n_boot`` resamples seeded by the cell index), ``form_lambda1``, ``form_lambda2``,
+    ``form_rmse`` (f(t) = lambda1 (ln t)^alpha / Delta_min + beta t + lambda2 on the mean regret at the
+    recorded checkpoints t >= 2, Delta_min the smallest positive gap, beta bounded by max(1, largest gap) so that
+    Gaussian instances with gaps above 1 are not clipped); ``p_trend`` (trend test on the average
+    regret R(t)/t at the checkpoints), ``loglog_slope`` with its bootstrap interval and ``p_reg`` (one-sided test
+    of slope >= 1, t >= 2, R(t) > 0), ``sublinear`` (both p-values below ``alpha``). Cells without a positive
+    gap or with fewer than 4 checkpoints >= 2 get the form columns empty, with ``note`` saying why.
+    """
+    from regretlab.core.stats import sublinear_tests
+
+    from .metrics import regret_form_fit
+
+    cells = cells if cells is not None else [c for c in res.cells if res.dir.npz_path(c["index"]).exists()]
+    rows = []
+    for c in cells:
+        p, d = c["params"], res.cell(c["index"])
+        ok = d["aborted"] == 0
+        row = {"instance": p["instance"], "agent": agent_label(p), "T": int(d["t"][-1]), "R": int(ok.sum())}
+        rows.append(row)
+        if ok.sum() < 2:
+            row["note"] = "fewer than 2 valid replicates"
+            continue
+        t, Y = d["t"].astype(float), d["regret"][ok]
+        gaps = d["means"].max() - d["means"]
+        gaps = gaps[gaps > 0]
+        notes = []
+        if gaps.size and int((t >= 2).sum()) >= 4:
+            f = regret_form_fit(t, Y, float(gaps.min()), beta_max=max(1.0, float(gaps.max())), level=level,
+                                n_boot=n_boot,
+                                rng=np.random.SeedSequence(20242, spawn_key=(c["index"],)))
+            row.update({"form_alpha": f.alpha, "form_alpha_lo": f.alpha_lo, "form_alpha_hi": f.alpha_hi,
+                        "form_beta": f.beta, "form_beta_lo": f.beta_lo, "form_beta_hi": f.beta_hi,
+                        "form_lambda1": f.lambda1, "form_lambda2": f.lambda2, "form_rmse": f.rmse})
+        else:
+            notes.append("no positive gap" if not gaps.size else "fewer than 4 checkpoints t >= 2")
+        if int(((t >= 2) & (Y.mean(axis=0) > 0)).sum()) >= 3:
+            sl = sublinear_tests(t, Y, t0=2, level=level, n_boot=n_boot,
+                                 rng=np.random.SeedSequence(20243, spawn_key=(c["index"],)))
+            row.update({"p_trend": sl.p_trend, "loglog_slope": sl.slope,
+                        "loglog_slope_lo": sl.bootstrap.ci_low, "loglog_slope_hi": sl.bootstrap.ci_high,
+                        "p_reg": sl.p_reg, "sublinear": sl.is_sublinear(alpha)})
+        else:
+            notes.append("regret is 0 at almost every checkpoint: no log-log regression")
+        if notes:
+            row["note"] = "; ".join(notes)
+    return rows
+
+
+FORM_COLUMNS = ("instance", "agent", "T", "R", "form_alpha", "form_beta", "p_trend", "loglog_slope", "p_reg",
+                "sublinear")
+
+
+@plotter("llm_bandits.regret_form")
+def plot_regret_form(res, spec: dict, stem):
+    """[N24]'s regret form and the sub-linearity tests per cell (:func:`regret_form_rows`): CSV, Markdown and a
+    figure with beta (left) and alpha (right) per cell, with their bootstrap intervals."""
+    from regretlab.core.plotting import make_figure, save_figure
+
+    rows = regret_form_rows(res, _selected(res, spec), n_boot=int(spec.get("n_boot", 200)))
+    _write_rows(rows, stem, FORM_COLUMNS)
+    shown = [r for r in rows if "form_beta" in r]
+    fig, axes = make_figure(1, 2, figsize=(11, 1.2 + 0.28 * max(len(shown), 1)), squeeze=False)
+    y = np.arange(len(shown))[::-1]
+    labels = [f"{r['instance']}: {r['agent']}" for r in shown]
+    for ax, key, xlabel in ((axes[0, 0], "form_beta", "beta (linear-regret slope)"),
+                            (axes[0, 1], "form_alpha", "alpha (exponent of ln t)")):
+        for yi, r in zip(y, shown):
+            v, lo, hi = r[key], r[key + "_lo"], r[key + "_hi"]
+            if not np.isfinite(v):
+                continue
+            # a percentile interval need not contain the point estimate (a fit at a bound): clip the bars
+            err = [[max(v - lo, 0.0)], [max(hi - v, 0.0)]] if np.isfinite(lo) and np.isfinite(hi) else None
+            ax.errorbar([v], [yi], xerr=err, fmt="o", color="C0", capsize=3, ms=4)
+        ax.set_yticks(y)
+        ax.set_yticklabels(labels if key == "form_beta" else [""] * len(labels), fontsize=7)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("instance: agent" if key == "form_beta" else "(same rows)")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0, 0].set_title(spec.get("title", "[N24] regret form f(t) = l1 (ln t)^alpha / D_min + beta t + l2 "
+                                           "(95% bootstrap CI)"), fontsize=9, loc="left")
+    return list(save_figure(fig, stem))
+
+
+def win_rows(res, cells=None, *, alpha: float = 0.05):
+    """[N24]'s win matrix over the cells: methods = agent labels, configurations = (instance, T); the score of a
+    replicate is its cumulative reward T * mean reward (valid replicates only). Returns the
+    :class:`regretlab.llm_bandits.metrics.WinMatrix` and one row per agent (win_rate, wins, compared)."""
+    from .metrics import win_matrix
+
+    cells = cells if cells is not None else [c for c in res.cells if res.dir.npz_path(c["index"]).exists()]
+    scores: dict[str, dict[str, np.ndarray]] = {}
+    for c in cells:
+        d = res.cell(c["index"])
+        ok = d["aborted"] == 0
+        T = int(d["t"][-1])
+        scores.setdefault(agent_label(c["params"]), {})[f"{c['params']['instance']} (T={T})"] = \
+            T * d["reward_mean"][ok]
+    wm = win_matrix(scores, alpha=alpha)
+    rows = [{"agent": m, "win_rate": float(wm.win_rate[i]), "wins": int(wm.wins[i].sum()),
+             "compared": int(wm.compared[i].sum()),
+             **{f"vs {o}": f"{wm.wins[i, j]}/{wm.compared[i, j]}" for j, o in enumerate(wm.methods) if j != i}}
+            for i, m in enumerate(wm.methods)]
+    return wm, rows
+
+
+@plotter("llm_bandits.win_matrix")
+def plot_win_matrix(res, spec: dict, stem):
+    """[N24]'s pairwise win matrix (:func:`win_rows`): the share of configurations on which the row agent beats
+    the column agent, with the counts, and each agent's overall win rate; also as CSV and Markdown."""
+    from regretlab.core.plotting import make_figure, save_figure
+
+    wm, rows = win_rows(res, _selected(res, spec), alpha=float(spec.get("alpha", 0.05)))
+    _write_rows(rows, stem, ("agent", "win_rate", "wins", "compared"))
+    M = len(wm.methods)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(wm.compared > 0, wm.wins / np.maximum(wm.compared, 1), np.nan)
+    fig, ax = make_figure(figsize=(2.5 + 0.7 * M, 1.8 + 0.5 * M))
+    im = ax.imshow(share, vmin=0, vmax=1, cmap="Blues")
+    for i in range(M):
+        for j in range(M):
+            if i != j and wm.compared[i, j]:
+                ax.text(j, i, f"{wm.wins[i, j]}/{wm.compared[i, j]}", ha="center", va="center", fontsize=7,
+                        color="white" if share[i, j] > 0.6 else "black")
+    ax.set_xticks(range(M))
+    ax.set_xticklabels(wm.methods, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(M))
+    ax.set_yticklabels([f"{m} ({r:.0%})" if np.isfinite(r) else m for m, r in zip(wm.methods, wm.win_rate)],
+                       fontsize=7)
+    ax.set_xlabel("opponent")
+    ax.set_ylabel("agent (overall win rate)")
+    ax.set_title(spec.get("title", f"[N24] wins over {len(wm.configs)} configurations (Welch t-test, p < "
+                                   f"{float(spec.get('alpha', 0.05)):g})"), fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of configurations won")
     return list(save_figure(fig, stem))

@@ -249,7 +249,7 @@ def test_reproduce_quick_draws_every_figure(tmp_path):
     assert main(["reproduce", "llm_bandits", "--quick", "--configs", str(root), "--out", str(out), "--workers", "1",
                  "-q"]) == 0
     for name, figures in {"k24_baselines": ("metrics", "failure_scatter", "regret_curves"),
-                          "banditbench": ("metrics", "regret_curves"),
+                          "banditbench": ("metrics", "regret_curves", "regret_form", "win_matrix"),
                           "text_pipeline": ("metrics", "failure_scatter", "regret_curves")}.items():
         plots = out / "llm_bandits" / name / "plots"
         for f in figures:
@@ -258,3 +258,13 @@ def test_reproduce_quick_draws_every_figure(tmp_path):
     assert len(table) == 1 + 28 and table[0].startswith("instance,agent,T,K,R")
     text = (out / "llm_bandits" / "text_pipeline" / "plots" / "metrics.md").read_text()
     assert "greedy [text: buttons, raw" in text
+    import csv
+
+    bb = out / "llm_bandits" / "banditbench" / "plots"
+    form = {(r["instance"], r["agent"]): r for r in csv.DictReader(open(bb / "regret_form.csv"))}
+    assert len(form) == 2 * 8
+    for inst in ("bb_bern_easy_5", "bb_gauss_hard_5"):
+        assert form[inst, "uniform"]["sublinear"] == "False" and form[inst, "ts"]["sublinear"] == "True"
+        assert float(form[inst, "ts"]["form_beta"]) < float(form[inst, "uniform"]["form_beta"])
+    wins = {r["agent"]: r for r in csv.DictReader(open(bb / "win_matrix.csv"))}
+    assert float(wins["uniform"]["win_rate"]) == 0.0 and wins["ts"]["vs uniform"] == "2/2"

@@ -116,3 +116,121 @@ def test_bad_histories_name_the_parameter():
         m.min_frac(np.array([0, 1]), MU)
     with pytest.raises(ParamError, match="rewards"):
         m.greedy_frac(np.array([[0, 1]]), np.array([[1.0]]), MU)
+
+
+# ---------------------------------------------------------------------------------------------------
+# [N24] aggregate statistics (spec §6.5)
+
+T_GRID = np.unique(np.geomspace(1, 1000, 40).round())
+
+
+@pytest.mark.parametrize("lam1, alpha, beta, lam2", [(5.0, 1.7, 0.01, 3.0), (0.8, 1.0, 0.0, -1.0),
+                                                     (2.0, 2.6, 0.2, 0.0), (0.3, 0.4, 0.5, 10.0)])
+def test_regret_form_recovers_exact_curves(lam1, alpha, beta, lam2):
+    delta = 0.2
+    y = lam1 * np.log(T_GRID) ** alpha / delta + beta * T_GRID + lam2
+    f = m.regret_form_fit(T_GRID, y, delta)
+    assert f.alpha == pytest.approx(alpha, abs=1e-6) and f.beta == pytest.approx(beta, abs=1e-8)
+    assert f.lambda1 == pytest.approx(lam1, rel=1e-6) and f.lambda2 == pytest.approx(lam2, abs=1e-5)
+    assert f.rmse < 1e-8 * max(1.0, y.max())
+    np.testing.assert_allclose(f(T_GRID[T_GRID >= 2]), y[T_GRID >= 2], rtol=1e-8, atol=1e-8)
+
+
+def test_regret_form_of_uniform_play_is_linear_with_the_mean_gap():
+    from regretlab.bandits import simulate
+
+    mu = np.array([0.6, 0.4, 0.4, 0.4, 0.4])
+    exact = (mu.max() - mu).mean() * T_GRID  # uniform play's expected regret
+    f = m.regret_form_fit(T_GRID, exact, 0.2)
+    assert np.isnan(f.alpha) and f.beta == pytest.approx(0.16, abs=1e-12) and f.lambda1 < 1e-12
+    ck = T_GRID.astype(int)
+    uni = simulate(mu, "uniform", 1000, 300, seed=3, checkpoints=ck, backend="numpy")["regret"]
+    ts = simulate(mu, "ts_beta", 1000, 300, seed=3, checkpoints=ck, backend="numpy")["regret"]
+    greedy = simulate(mu, "greedy", 1000, 300, seed=3, checkpoints=ck, backend="numpy")["regret"]
+    fu, ft, fg = (m.regret_form_fit(ck, r, 0.2, rng=0, n_boot=100) for r in (uni, ts, greedy))
+    assert fu.beta_lo <= 0.16 <= fu.beta_hi and fu.beta_lo > 0.14
+    assert ft.beta_hi < 0.005  # Thompson sampling: polylogarithmic regret, no linear term
+    assert 0 < ft.alpha_lo <= ft.alpha <= ft.alpha_hi <= 3 and ft.n_boot == 100
+    assert fg.beta_lo > 0.05  # greedy's suffix failures: a linear term ([N24]'s beta > 0)
+
+
+def test_regret_form_bootstrap_covers_the_truth_and_is_reproducible():
+    rng = np.random.default_rng(11)
+    alpha, delta = 1.5, 0.25
+    Y = 2.0 * np.log(T_GRID) ** alpha / delta + 1.0 + rng.normal(0, 2.0, (300, T_GRID.size))
+    f = m.regret_form_fit(T_GRID, Y, delta, rng=5, n_boot=200)
+    assert f.alpha_lo <= alpha <= f.alpha_hi and f.alpha_hi - f.alpha_lo < 0.2
+    assert f.beta_lo <= 1e-12 and f.beta_hi < 0.01
+    g = m.regret_form_fit(T_GRID, Y, delta, rng=5, n_boot=200)
+    assert (f.alpha_lo, f.alpha_hi, f.beta_hi) == (g.alpha_lo, g.alpha_hi, g.beta_hi)
+    assert np.isnan(m.regret_form_fit(T_GRID, Y, delta).alpha_lo)  # no rng: no bootstrap
+
+
+def test_box_lstsq_is_the_bounded_least_squares_solution():
+    from scipy.optimize import lsq_linear
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        A, Y = rng.normal(size=(9, 3)), rng.normal(size=(3, 9)) * 3
+        x, sse = m._box_lstsq(A, Y)
+        assert np.all(x[:, 0] >= 0) and np.all((x[:, 1] >= 0) & (x[:, 1] <= 1))
+        for r in range(3):
+            ref = lsq_linear(A, Y[r], bounds=([0, 0, -np.inf], [np.inf, 1, np.inf]), tol=1e-13).x
+            assert sse[r] <= np.sum((A @ ref - Y[r]) ** 2) + 1e-9
+
+
+def test_regret_form_refuses_bad_input():
+    y = np.log(T_GRID)
+    with pytest.raises(ParamError, match="delta_min"):
+        m.regret_form_fit(T_GRID, y, 0.0)
+    with pytest.raises(ParamError, match="R_t"):
+        m.regret_form_fit(T_GRID, y[:-1], 0.1)
+    with pytest.raises(ParamError, match="at least 4 times"):
+        m.regret_form_fit(np.array([1.0, 2.0, 3.0, 4.0]), np.ones(4), 0.1)
+    with pytest.raises(ParamError, match="strictly increasing"):
+        m.regret_form_fit(T_GRID[::-1], y, 0.1)
+
+
+def _welch_p(x, y):
+    from scipy import stats as st
+
+    vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    tstat = (x.mean() - y.mean()) / np.sqrt(vx + vy)
+    dof = (vx + vy) ** 2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1))
+    return 2 * st.t.sf(abs(tstat), dof)
+
+
+def test_win_matrix_by_hand():
+    a1 = np.array([10.0, 11.0, 12.0, 11.0])
+    b1 = np.array([5.0, 6.0, 5.5, 6.5, 6.0])
+    c1 = np.array([10.0, 12.0, 11.0, 11.5])
+    a2, b2 = np.array([3.0, 4.0, 3.5]), np.array([3.1, 3.9, 3.6])
+    scores = {"A": {"x": a1, "y": a2}, "B": {"x": b1, "y": b2}, "C": {"x": c1, "y": np.array([1.0])}}
+    w = m.win_matrix(scores)
+    assert w.methods == ("A", "B", "C") and w.configs == ("x", "y")
+    # config x: A and C beat B; A vs C is no win either way. Config y: A vs B no win; C has 1 replicate.
+    np.testing.assert_array_equal(w.wins, [[0, 1, 0], [0, 0, 0], [0, 1, 0]])
+    np.testing.assert_array_equal(w.compared, [[0, 2, 1], [2, 0, 1], [1, 1, 0]])
+    np.testing.assert_allclose(w.win_rate, [1 / 3, 0.0, 1 / 2])
+    assert w.p_values[0, 1, 0] == pytest.approx(_welch_p(a1, b1), rel=1e-10)
+    assert w.p_values[0, 1, 1] == pytest.approx(_welch_p(a2, b2), rel=1e-10) and w.p_values[0, 1, 1] > 0.5
+    assert np.isnan(w.p_values[0, 2, 1])
+    assert np.all(w.wins + w.wins.T <= w.compared)
+
+
+def test_win_matrix_zero_variance_and_bad_input():
+    w = m.win_matrix({"greedy": {"c": np.ones(5)}, "ucb": {"c": np.full(5, 2.0)}, "u2": {"c": np.full(3, 2.0)}})
+    np.testing.assert_array_equal(w.wins, [[0, 0, 0], [1, 0, 0], [1, 0, 0]])
+    with pytest.raises(ParamError, match="at least 2 methods"):
+        m.win_matrix({"a": {"c": np.ones(3)}})
+    with pytest.raises(ParamError, match="alpha"):
+        m.win_matrix({"a": {"c": np.ones(3)}, "b": {"c": np.ones(3)}}, alpha=1.5)
+
+
+def test_regret_form_beta_above_one_needs_beta_max():
+    y = 1.0 * np.log(T_GRID) ** 2 / 0.5 + 2.5 * T_GRID
+    f = m.regret_form_fit(T_GRID, y, 0.5, beta_max=5.0)
+    assert f.beta == pytest.approx(2.5, abs=1e-8) and f.alpha == pytest.approx(2.0, abs=1e-6)
+    assert m.regret_form_fit(T_GRID, y, 0.5).beta == 1.0  # the spec's bound for rewards in [0, 1]
+    with pytest.raises(ParamError, match="beta_max"):
+        m.regret_form_fit(T_GRID, y, 0.5, beta_max=0.0)
