@@ -13,7 +13,10 @@ callable ``agent(messages, seed=None) -> str`` for :mod:`regretlab_envs.runner`.
   ``choices[0].message``; servers under load sometimes truncate) are retried up to ``max_retries`` more times,
   waiting ``backoff_s * 2**attempt`` (a numeric ``Retry-After`` of a 429 instead, capped at 30 s). Other 4xx are
   not retried. When no attempt succeeds, :class:`TransportError` is raised with ``kind`` = ``Timeout``,
-  ``URLError``, ``HTTPError<code>`` or ``MalformedReply``; the runner records it as status ``error``.
+  ``URLError``, ``HTTPError<code>`` or ``MalformedReply``; the runner records it as status ``error``. After
+  ``max_consecutive_failures`` (default 3, None: never) such failures in a row, the endpoint is taken as down:
+  :class:`EndpointDown` is raised, then and on every later call that the cache cannot answer, and the runner
+  lets it end the run (a harness cell fails naming the URL instead of recording a run of fallbacks).
 * Secrets: the key is read from ``os.environ[api_key_env]`` at each call and sent as ``Authorization: Bearer``;
   it is never stored on the object, in ``repr``, in call records, in the cache or in error messages.
 * Cache: ``cache`` (a path or :class:`ResponseCache`) is a JSONL file keyed by the SHA-256 of the full request
@@ -43,7 +46,7 @@ from pathlib import Path
 
 from regretlab_envs._validate import check_float, check_int
 
-__all__ = ["PRESETS", "CallRecord", "OpenAIChatAgent", "ResponseCache", "TransportError"]
+__all__ = ["PRESETS", "CallRecord", "EndpointDown", "OpenAIChatAgent", "ResponseCache", "TransportError"]
 
 PRESETS = {"vllm": "http://localhost:8000/v1", "llama_cpp": "http://127.0.0.1:8080/v1",
            "ollama": "http://localhost:11434/v1"}
@@ -56,6 +59,34 @@ class TransportError(RuntimeError):
     def __init__(self, kind: str, detail: str = ""):
         self.kind = kind
         super().__init__(f"{kind}: {detail}" if detail else kind)
+
+
+class EndpointDown(TransportError):
+    """``max_consecutive_failures`` calls in a row (across an agent and its forks) got no reply: the endpoint is
+    taken as down. The runner does not treat this as one malformed answer but lets it end the episode, so a
+    harness cell fails with this message instead of recording a run made of fallbacks."""
+
+
+class _Health:
+    """Consecutive transport failures, shared by an agent and its forks."""
+
+    def __init__(self, limit: int | None):
+        self.limit = limit
+        self.in_row = 0
+        self.down: str | None = None
+        self.lock = threading.Lock()
+
+    def ok(self) -> None:
+        with self.lock:
+            self.in_row = 0
+
+    def failed(self, base_url: str, err: TransportError) -> TransportError:
+        with self.lock:
+            self.in_row += 1
+            if self.limit is not None and self.in_row >= self.limit and self.down is None:
+                self.down = (f"{_OWNER}: the endpoint {base_url} looks down: {self.in_row} calls in a row got no "
+                             f"reply after their retries (last: {err}); start the server or fix base_url")
+            return EndpointDown(err.kind, self.down) if self.down else err
 
 
 @dataclass
@@ -112,7 +143,8 @@ class OpenAIChatAgent:
     def __init__(self, base_url: str, model: str, *, api_key_env: str | None = None, temperature: float = 0.0,
                  max_tokens: int = 256, top_p: float | None = None, seed: int | None = None, stop=None,
                  timeout_s: float = 60.0, max_retries: int = 3, backoff_s: float = 1.0, extra_body: dict | None = None,
-                 cache=None, max_concurrency: int = 8, name: str | None = None, _default_key: str | None = None):
+                 cache=None, max_concurrency: int = 8, max_consecutive_failures: int | None = 3,
+                 name: str | None = None, _default_key: str | None = None):
         if not isinstance(base_url, str) or not re.match(r"https?://\S+$", base_url):
             raise ValueError(f"{_OWNER}: base_url must start with http:// or https://, got {base_url!r}")
         if not isinstance(model, str):
@@ -139,6 +171,9 @@ class OpenAIChatAgent:
         self.max_concurrency = check_int(_OWNER, "max_concurrency", max_concurrency, low=1)
         self.name = name or f"openai:{model}"
         self._default_key = _default_key  # a public placeholder (Ollama's), never a secret
+        if max_consecutive_failures is not None:
+            check_int(_OWNER, "max_consecutive_failures", max_consecutive_failures, low=1)
+        self._health = _Health(max_consecutive_failures)
         self._sem = threading.BoundedSemaphore(self.max_concurrency)
         self._lock = threading.Lock()
         self.calls: list[CallRecord] = []
@@ -154,7 +189,8 @@ class OpenAIChatAgent:
 
     def fork(self, *, seed: int | None = None, name: str | None = None) -> OpenAIChatAgent:
         """A copy for one replicate: the same server, sampling parameters, cache and concurrency limit (the
-        semaphore is shared, so the limit holds across forks), its own call records, and ``seed`` (default:
+        semaphore is shared, so the limit holds across forks, and so is the count of failures in a row), its own
+        call records, and ``seed`` (default:
         this agent's) sent with every request. The harness gives each replicate a fork seeded from its
         agent-side stream, so the usage per replicate is ``fork.usage``."""
         import copy
@@ -216,6 +252,8 @@ class OpenAIChatAgent:
                 self._record(CallRecord(key, 0, 0.0, usage.get("prompt_tokens"), usage.get("completion_tokens"),
                                         True, "ok", None, hit.get("reasoning_content")))
                 return hit["content"]
+        if self._health.down:
+            raise EndpointDown("URLError", self._health.down)
         data = json.dumps(self.request_body(messages, seed=seed)).encode()
         headers = {"Content-Type": "application/json"}
         secret = self._key()
@@ -263,11 +301,12 @@ class OpenAIChatAgent:
                 if self.cache is not None:
                     self.cache.put(key, {"content": content, "usage": usage,
                                          "reasoning_content": rec.reasoning_content})
+                self._health.ok()
                 return content
             if attempt < self.max_retries:
                 time.sleep(wait)
         self._record(CallRecord(key, attempt + 1, time.perf_counter() - start, None, None, False, "error", kind))
-        raise TransportError(kind, detail)
+        raise self._health.failed(self.base_url, TransportError(kind, detail))
 
     def records(self) -> list[dict]:
         """The call records as dicts (JSON-serialisable, no secret)."""

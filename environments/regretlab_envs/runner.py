@@ -16,9 +16,19 @@ streams. Results therefore do not depend on the number of worker threads (tested
 Re-prompting (§4): when the first reply does not parse (status not ``ok*``), the runner resends the prompt with
 the reply and a format reminder, up to ``max_reprompts`` times (default 2); the final text goes to ``step``,
 whose fallback rule applies if it is still malformed. A text agent that raises (a transport error after its own
-retries) counts as status ``error`` and the environment's fallback applies. Per round the episode record keeps
+retries) counts as status ``error`` without a re-prompt (the agent has retried already) and the environment's
+fallback applies; :class:`regretlab_envs.openai_agent.EndpointDown` (the endpoint failed several calls in a
+row) is not caught and ends the run. Per round the episode record keeps
 the first status, the final status, the fallback used, the number of re-prompts and the final reply (the
 transcript); ``malformed_rate`` and ``fallback_rate`` are their shares.
+
+Online learning and games (§2.2-§2.4): :func:`run_online_episode` plays an agent on an experts, adversarial-bandit
+or repeated-game environment, or on its text view (:class:`regretlab_envs.text_online.TextOnlineWrapper`). A
+numeric online agent has ``reset(d, horizon, rng)``, ``act(obs) -> distribution`` and ``update(info)`` (the
+environment's step ``info``); a text agent is as above and gets ``feedback(info)`` if it has that method.
+:class:`OnlineNumericAsText` lets a numeric online agent answer the text prompts (its distribution rendered with
+6 decimals). A bare environment is reset with the seed a text view would give its inner environment, so a
+replicate's loss sequence (and the environment's own draws) are the same through either interface.
 
 Resume: with ``out_dir``, each finished replicate is written atomically as ``replicate_<r>.json`` and a re-run
 loads it instead of playing it again; a replicate cut short is replayed from its seed (an agent with an on-disk
@@ -37,10 +47,11 @@ from typing import Any
 
 import numpy as np
 
+from regretlab_envs.openai_agent import EndpointDown
 from regretlab_envs.parsing import OK_STATUSES, parse_answer, render_choice
 
-__all__ = ["REMINDER", "CallableAgent", "NumericAsText", "ask", "replicate_seed", "run_numeric_episode",
-           "run_replicates", "run_text_episode"]
+__all__ = ["REMINDER", "CallableAgent", "NumericAsText", "OnlineNumericAsText", "ask", "replicate_seed",
+           "run_numeric_episode", "run_online_episode", "run_replicates", "run_text_episode"]
 
 REMINDER = ("Your previous reply could not be read. Reply again with exactly one answer inside "
             "<Answer></Answer> tags, in the format asked for.")
@@ -121,11 +132,13 @@ def ask(agent, messages, names, answer: str, cot: bool, max_reprompts: int) -> t
         try:
             reply = agent(chat)
             status = parse_answer(reply, names, answer, cot=cot).status
+        except EndpointDown:
+            raise
         except Exception as exc:  # a transport failure after the agent's own retries
             reply, status = "", "error:" + type(exc).__name__
         if tries == 0:
             first = status
-        if status in OK_STATUSES or tries >= max_reprompts:
+        if status in OK_STATUSES or status.startswith("error:") or tries >= max_reprompts:
             return reply, first, status, tries
         tries += 1
         chat = [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": REMINDER}]
@@ -172,6 +185,91 @@ def run_text_episode(env, agent, ss: np.random.SeedSequence, *, max_reprompts: i
         "fallback_rate": sum(f is not None for f in rec["fallback"]) / n,
     })
     return rec
+
+
+class OnlineNumericAsText:
+    """A numeric online agent answering the prompts of a text online view with its distribution (6 decimals)."""
+
+    def __init__(self, agent, decimals: int = 6):
+        self.agent = agent
+        self.decimals = decimals
+        self.name = f"{getattr(agent, 'name', type(agent).__name__)}_as_text"
+        self._names = ()
+
+    def begin(self, env, rng) -> None:
+        self._names = env.names
+        self.agent.reset(env.d, env.T, rng)
+
+    def __call__(self, messages) -> str:
+        from regretlab_envs.parsing import render_distribution
+
+        return render_distribution(self.agent.act(None), self._names, self.decimals)
+
+    def feedback(self, info) -> None:
+        self.agent.update(info)
+
+
+def run_online_episode(env, agent, ss: np.random.SeedSequence, *, max_reprompts: int = 2) -> dict[str, Any]:
+    """Play one episode on an online-learning env or its text view (module docstring); returns the history.
+
+    Record: per round ``regret`` (the env's external regret so far), ``pi`` (played distributions) and, by
+    setting, ``loss`` (experts: l_t), ``action``/``observed_loss``/``realized_regret`` (bandit feedback),
+    ``q``/``actions``/``payoff_vector`` (games); for a text view also the parse record (first and final status,
+    fallback, re-prompts, replies), ``malformed_rate`` and ``fallback_rate``; ``aborted`` and its reason.
+    """
+    from regretlab_envs.text import TextEnvBase
+
+    if not isinstance(max_reprompts, int) or max_reprompts < 0:
+        raise ValueError(f"run_online_episode: max_reprompts must be an integer >= 0, got {max_reprompts!r}")
+    from regretlab_envs.text_online import inner_seed
+
+    text = isinstance(env, TextEnvBase)
+    env_seed, rng = _streams(ss)
+    # a bare env is seeded as a text view seeds its inner env: both interfaces face the same losses
+    obs, info = env.reset(seed=env_seed if text else inner_seed(env_seed))
+    base = env.env.unwrapped if text else env.unwrapped
+    d = int(base.d if hasattr(base, "d") else base.n1)
+    if text:
+        if hasattr(agent, "reset"):
+            agent.reset({"K": d, "T": env.T, "names": env.names})
+        if hasattr(agent, "begin"):
+            agent.begin(env, rng)
+    else:
+        agent.reset(d, int(base.horizon), rng)
+    keys = ("regret", "pi", "loss", "action", "observed_loss", "realized_regret", "q", "actions", "payoff_vector")
+    rec: dict[str, list] = {k: [] for k in keys}
+    parse: dict[str, list] = {k: [] for k in ("first_status", "status", "fallback", "reprompts", "replies")}
+    done, aborted, reason = False, False, None
+    while not done:
+        if text:
+            reply, first, status, tries = ask(agent, info["messages"], env.names, env.answer, env.cot != "none",
+                                              max_reprompts)
+            obs, _, done, trunc, info = env.step(reply)
+            if info.get("aborted"):
+                aborted, reason = True, info["abort_reason"]
+                break
+            for k, x in (("first_status", first), ("status", status), ("fallback", info["parse"]["fallback"]),
+                         ("reprompts", tries), ("replies", reply)):
+                parse[k].append(x)
+            if hasattr(agent, "feedback"):
+                agent.feedback(info)
+        else:
+            obs, _, done, trunc, info = env.step(agent.act(obs))
+            agent.update(info)
+        done = done or trunc
+        for k in keys:
+            if k in info:
+                v = info[k]
+                rec[k].append(v.tolist() if isinstance(v, np.ndarray) else (list(v) if isinstance(v, tuple) else v))
+    out = {k: v for k, v in rec.items() if v}
+    n = max(len(out.get("regret", ())), 1)
+    out.update({"aborted": aborted, "abort_reason": reason, "rounds": len(rec["regret"])})
+    if text:
+        out.update(parse)
+        out["names"] = list(env.names)
+        out["malformed_rate"] = sum(x not in OK_STATUSES for x in parse["first_status"]) / n
+        out["fallback_rate"] = sum(x is not None for x in parse["fallback"]) / n
+    return out
 
 
 def run_replicates(play: Callable[[int], dict], replicates: int, *, workers: int = 8,

@@ -64,12 +64,17 @@ from regretlab_envs.parsing import OK_STATUSES, parse_answer
 from regretlab_envs.text import _COT, COTS, FALLBACKS, MAX_REPLY, PRINTABLE, TextEnvBase
 
 __all__ = ["BANDIT_HISTORIES", "NAMINGS", "ONLINE_ANSWERS", "ONLINE_HISTORIES", "TextGameSeat", "TextOnlineWrapper",
-           "make_text_online", "play_text_game"]
+           "inner_seed", "make_text_online", "play_text_game"]
 
 ONLINE_HISTORIES = ("loss_vectors", "raw_window", "summary")
 BANDIT_HISTORIES = ("raw", "importance_weighted", "summary")
 ONLINE_ANSWERS = ("distribution", "single")
 NAMINGS = ("neutral", "game")
+
+
+def inner_seed(seed: int) -> int:
+    """The inner env's seed for ``reset(seed)``: a draw from ``SeedSequence(seed)``'s first child."""
+    return int(np.random.SeedSequence(seed).spawn(1)[0].generate_state(1, dtype=np.uint32)[0])
 
 
 class TextOnlineWrapper(TextEnvBase):
@@ -248,10 +253,7 @@ class TextOnlineWrapper(TextEnvBase):
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        inner = None
-        if seed is not None:
-            inner = int(np.random.SeedSequence(seed).spawn(1)[0].generate_state(1, dtype=np.uint32)[0])
-        self.env.reset(seed=inner, options=options)
+        self.env.reset(seed=None if seed is None else inner_seed(seed), options=options)
         self._hist = []
         self._last_valid = None
         self._done = False
@@ -325,11 +327,13 @@ class TextGameSeat:
     reply and returns the distribution (the view's fallback rule for malformed replies; ``abort_episode`` is
     refused: a game cannot go on with one seat gone). ``update`` appends the round's payoff vector to the history
     the next prompt shows. ``record`` lists, per round, the first and final parse status, the fallback, the
-    re-prompts and the final reply.
+    re-prompts and the final reply. The agent protocol is that of :func:`regretlab_envs.runner.run_online_episode`:
+    optional ``reset(task_info)``, ``begin(view, rng)`` (``rng`` from the ``rng`` argument) and ``feedback(info)``
+    with ``info`` = {"t", "pi", "payoff_vector", "actions": (own, opponent's)}.
     """
 
     def __init__(self, agent, game: str, player: int, horizon: int, *, feedback: str = "realized",
-                 random_size: int = 3, game_seed: int = 0, max_reprompts: int = 2, **text_options):
+                 random_size: int = 3, game_seed: int = 0, max_reprompts: int = 2, rng=None, **text_options):
         from regretlab_envs.games import RepeatedGameEnv
 
         owner = "TextGameSeat"
@@ -347,6 +351,8 @@ class TextGameSeat:
         if hasattr(agent, "reset"):
             agent.reset({"K": self.view.d, "T": self.view.T, "names": self.view.names, "player": player,
                          "game": game})
+        if hasattr(agent, "begin"):
+            agent.begin(self.view, np.random.default_rng(rng))
         self.record: dict[str, list] = {k: [] for k in ("first_status", "status", "fallback", "reprompts",
                                                         "replies")}
 
@@ -363,10 +369,11 @@ class TextGameSeat:
         return pi
 
     def update(self, outcome: dict) -> None:
-        self.view.record({"pi": outcome["pi"], "payoff_vector": outcome["payoff_vector"],
-                          "actions": (outcome["action"], outcome["opponent_action"])})
+        info = {"t": outcome["t"], "pi": outcome["pi"], "payoff_vector": outcome["payoff_vector"],
+                "actions": (outcome["action"], outcome["opponent_action"])}
+        self.view.record(info)
         if hasattr(self.agent, "feedback"):
-            self.agent.feedback(outcome["action"], float(outcome["pi"] @ outcome["payoff_vector"]), outcome)
+            self.agent.feedback(info)
 
 
 def play_text_game(agents, game: str = "prisoners_dilemma", horizon: int = 50, seed: int | None = None, *,
@@ -377,7 +384,8 @@ def play_text_game(agents, game: str = "prisoners_dilemma", horizon: int = 50, s
     Each agent answers the prompts of its own :class:`TextGameSeat` (``text_options`` are
     :class:`TextOnlineWrapper`'s: history, answer, cot, names, fallback, ...; both seats get the same). The
     play itself is :func:`regretlab_envs.games.play_repeated_game` with ``seed``, so two numeric agents that
-    answer what the seats' agents answer give the same actions. Returns that function's record plus
+    answer what the seats' agents answer give the same actions; the agents' own generators (``begin``) come
+    from ``SeedSequence(seed).spawn(2)``. Returns that function's record plus
     ``"seats"``: for each player, its per-round parse record and ``malformed_rate`` (share of rounds whose
     first reply did not parse) and ``fallback_rate``.
     """
@@ -385,8 +393,9 @@ def play_text_game(agents, game: str = "prisoners_dilemma", horizon: int = 50, s
 
     if len(agents) != 2:
         raise ValueError(f"play_text_game: agents must be two text agents (row, column), got {len(agents)}")
+    rngs = np.random.SeedSequence(seed).spawn(2) if seed is not None else (None, None)
     seats = [TextGameSeat(a, game, p, horizon, feedback=feedback, random_size=random_size, game_seed=game_seed,
-                          max_reprompts=max_reprompts, **text_options) for p, a in enumerate(agents)]
+                          max_reprompts=max_reprompts, rng=rngs[p], **text_options) for p, a in enumerate(agents)]
     out = play_repeated_game(seats, game, horizon, seed, random_size=random_size, game_seed=game_seed,
                              feedback=feedback)
     out["seats"] = []

@@ -39,6 +39,7 @@ from regretlab.core.registry import Bool, Choice, Float, Int, Str, experiment, p
 from regretlab.core.validate import ParamError
 
 from .harness import EXTRA_OUTPUTS, SERVERS, evaluate, load_factory, resolve_agent
+from .online import ONLINE_OUTPUTS
 
 REFERENCES = {
     "K24": "Krishnamurthy, Harris, Foster, Zhang, Slivkins. Can large language models explore in-context? "
@@ -121,6 +122,27 @@ PARAMS = {
 OUTPUTS = {**BANDIT_OUTPUTS, **EXTRA_OUTPUTS, "means": "(K,) the instance's arm means"}
 
 
+def _check_llm(p: dict, where: str) -> None:
+    """The endpoint parameters of an ``agent = "llm"`` cell."""
+    if not p["model"]:
+        raise ParamError(where, "model", "the model name served at the endpoint (agent = 'llm')", p["model"])
+    if p["server"] == "none" and not p["base_url"]:
+        raise ParamError(where, "base_url", "an http(s):// endpoint URL, or a server preset", p["base_url"])
+    if p["base_url"] and not p["base_url"].startswith(("http://", "https://")):
+        raise ParamError(where, "base_url", "a URL starting with http:// or https://", p["base_url"])
+    if p["api_key_env"] and not (p["api_key_env"].replace("_", "a").isalnum()
+                                 and not p["api_key_env"][0].isdigit()):
+        raise ParamError(where, "api_key_env", "an environment variable name (the key itself is never given)",
+                         "<hidden>")
+
+
+def _refuse_unless(p: dict, params: dict, keys, where: str, why: str) -> None:
+    """Refuse any of ``keys`` set away from its default (``why`` says when it applies)."""
+    for k in keys:
+        if p[k] != params[k].default:
+            raise ParamError(where, k, f"unset (default {params[k].default!r}): {why}", p[k])
+
+
 def _check(p: dict) -> None:
     where = "llm_bandits.explore"
     preset = _presets()[p["instance"]]
@@ -140,16 +162,7 @@ def _check(p: dict) -> None:
             if p[k] != s.default:
                 raise ParamError(where, k, f"unset (default {s.default!r}) unless agent = 'llm'", p[k])
     else:
-        if not p["model"]:
-            raise ParamError(where, "model", "the model name served at the endpoint (agent = 'llm')", p["model"])
-        if p["server"] == "none" and not p["base_url"]:
-            raise ParamError(where, "base_url", "an http(s):// endpoint URL, or a server preset", p["base_url"])
-        if p["base_url"] and not p["base_url"].startswith(("http://", "https://")):
-            raise ParamError(where, "base_url", "a URL starting with http:// or https://", p["base_url"])
-        if p["api_key_env"] and not (p["api_key_env"].replace("_", "a").isalnum()
-                                     and not p["api_key_env"][0].isdigit()):
-            raise ParamError(where, "api_key_env", "an environment variable name (the key itself is never given)",
-                             "<hidden>")
+        _check_llm(p, where)
     pol_params = POLICIES[spec.policy].params if spec.kind == "baseline" else ()
     for k in _POLICY_PARAMS:
         if p[k] is not None and k not in pol_params:
@@ -547,4 +560,237 @@ def plot_win_matrix(res, spec: dict, stem):
     ax.set_title(spec.get("title", f"[N24] wins over {len(wm.configs)} configurations (Welch t-test, p < "
                                    f"{float(spec.get('alpha', 0.05)):g})"), fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of configurations won")
+    return list(save_figure(fig, stem))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Online learning and repeated games ([P25])
+
+
+def _online_choices():
+    from regretlab_envs.games import FEEDBACKS, GAMES, OPPONENTS
+    from regretlab_envs.online import ADVERSARIES, GENERATORS
+    from regretlab_envs.text_online import BANDIT_HISTORIES, NAMINGS, ONLINE_ANSWERS, ONLINE_HISTORIES
+
+    histories = tuple(dict.fromkeys(("default", *ONLINE_HISTORIES, *BANDIT_HISTORIES)))
+    return (GENERATORS + ADVERSARIES, (*GAMES, "random"), (*OPPONENTS, "self"), FEEDBACKS, histories,
+            ONLINE_ANSWERS, NAMINGS)
+
+
+_GENS, _GAMES, _OPPS, _FEEDS, _OHIST, _OANS, _NAMINGS = _online_choices()
+
+ONLINE_TEXT_PARAMS = {
+    "history": Choice("default", "text: loss_vectors / raw_window / summary (full information), raw / "
+                      "importance_weighted / summary (bandit feedback); default: loss_vectors or importance_weighted",
+                      choices=_OHIST),
+    "answer": Choice("distribution", "text: a probability for every action ([P25]) or one action name",
+                     choices=_OANS),
+    "cot": Choice("none", "text: chain-of-thought request (none, cot, reinforced)", choices=tuple(_COT)),
+    "disclose_horizon": Bool(True, "text: state the number of rounds T in the prompt"),
+    "window": Int(20, "text: rounds shown by history = 'raw_window'", low=1),
+    "decimals": Int(2, "text: decimals of the losses and payoffs shown", low=0, high=6),
+    "fallback": Choice("uniform", "text: distribution played after a malformed final reply (uniform, previous, "
+                       "abort_episode; not abort_episode in self-play)", choices=tuple(_FALL)),
+    "names": Choice("neutral", "text, games: 'Action A'.. names, or the game's own (Cooperate/Defect, ...)",
+                    choices=_NAMINGS),
+    "max_reprompts": Int(2, "text: re-prompts after a malformed reply before the fallback applies", low=0, high=10),
+}
+
+GAME_PARAMS = {
+    "game": Choice("rock_paper_scissors", "setting = game: the matrix game (spec 2.4; 'random': U[0, 1] entries)",
+                   choices=_GAMES),
+    "opponent": Choice("hedge", "setting = game: the column player: hedge, fictitious_play, fixed (uniform), or "
+                       "self (a second copy of the agent: self-play)", choices=_OPPS),
+    "feedback": Choice("realized", "setting = game: payoff vectors against the opponent's realised action or its "
+                       "mixed strategy", choices=_FEEDS),
+    "random_size": Int(3, "game = random: actions per player", low=2, high=26),
+    "game_seed": Int(0, "game = random: seed of the payoff matrices", low=0),
+}
+
+ONLINE_PARAMS = {
+    "setting": Choice("experts", "experts (full information), bandit (adversarial bandit feedback) or game",
+                      choices=("experts", "bandit", "game")),
+    "agent": Str("hedge", "hedge, hedge_anytime, ftpl, ftl, uniform (full information), exp3 (bandit feedback), "
+                 "'llm', or 'package.module:factory'"),
+    "interface": Choice("numeric", "numeric: distributions and loss vectors; text: prompts and free-text replies",
+                        choices=("numeric", "text")),
+    "generator": Choice("iid_uniform", "experts / bandit: the loss sequence (spec 2.2)", choices=_GENS),
+    "d": Int(3, "experts / bandit: number of actions (2 for alternating)", low=2, high=26),
+    "horizon": Int(50, "rounds T ([P25]: 25 with bandit feedback, up to 50 with full information)", low=1),
+    "checkpoints": Int(0, "rounds of the regret curve: 0 = every round (the trend test uses every t), n > 0 = n "
+                       "log-spaced rounds", low=0),
+    "eta": Float(None, "hedge / ftpl / exp3: learning rate (default: the theorem's, sqrt(8 ln d / T) or "
+                 "sqrt(2 ln d / (T d)))", low=0.0, low_open=True),
+    "concurrency": Int(8, "replicates played at once (threads; also the HTTP limit)", low=1, high=256),
+    **GAME_PARAMS,
+    **ONLINE_TEXT_PARAMS,
+    **LLM_PARAMS,
+}
+
+
+def _check_online(p: dict) -> None:
+    from regretlab_envs.games import game_matrices
+
+    from .online import ONLINE_BASELINES
+
+    where = "llm_bandits.online"
+    setting, agent, text = p["setting"], p["agent"], p["interface"] == "text"
+    if setting == "game":
+        _refuse_unless(p, ONLINE_PARAMS, ("generator", "d"), where, "setting = game (the game sets the actions)")
+        if p["game"] != "random":
+            _refuse_unless(p, ONLINE_PARAMS, ("random_size", "game_seed"), where, "game = 'random' only")
+        game_matrices(p["game"], p["random_size"], p["game_seed"])
+    else:
+        _refuse_unless(p, ONLINE_PARAMS, tuple(GAME_PARAMS), where, "setting = game only")
+        _refuse_unless(p, ONLINE_PARAMS, ("names",), where, "setting = game only")
+        if p["generator"] == "alternating" and p["d"] != 2:
+            raise ParamError(where, "d", "2 for generator = 'alternating'", p["d"])
+    if agent in ONLINE_BASELINES:
+        if setting == "bandit" and agent not in ("exp3", "uniform"):
+            raise ParamError(where, "agent", "exp3 or uniform with bandit feedback (the full-information rules need "
+                             "every loss)", agent)
+        if setting != "bandit" and agent == "exp3":
+            raise ParamError(where, "agent", "a full-information rule (hedge, hedge_anytime, ftpl, ftl, uniform) "
+                             f"for setting = {setting!r}", agent)
+        if p["eta"] is not None and agent not in ("hedge", "ftpl", "exp3"):
+            raise ParamError(where, "eta", "unset unless agent is hedge, ftpl or exp3", p["eta"])
+    elif agent == "llm":
+        if not text:
+            raise ParamError(where, "interface", "'text' for agent = 'llm'", p["interface"])
+        _check_llm(p, where)
+    elif ":" in agent:
+        load_factory(agent, where)
+    else:
+        raise ParamError(where, "agent", "one of " + ", ".join(ONLINE_BASELINES) + ", 'llm' or "
+                         "'package.module:factory'", agent)
+    if agent not in ONLINE_BASELINES and p["eta"] is not None:
+        raise ParamError(where, "eta", "unset unless agent is hedge, ftpl or exp3", p["eta"])
+    if agent != "llm":
+        _refuse_unless(p, ONLINE_PARAMS, tuple(LLM_PARAMS), where, "agent = 'llm' only")
+    if not text:
+        _refuse_unless(p, ONLINE_PARAMS, tuple(ONLINE_TEXT_PARAMS), where, "interface = 'text' only")
+    else:
+        from regretlab_envs.text_online import BANDIT_HISTORIES, ONLINE_HISTORIES
+
+        allowed = BANDIT_HISTORIES if setting == "bandit" else ONLINE_HISTORIES
+        if p["history"] != "default" and p["history"] not in allowed:
+            raise ParamError(where, "history", f"default or one of {', '.join(allowed)} for setting = {setting!r}",
+                             p["history"])
+        if setting == "game" and p["opponent"] == "self" and p["fallback"] == "abort_episode":
+            raise ParamError(where, "fallback", "uniform or previous in self-play (abort_episode would end the game "
+                             "for both seats)", p["fallback"])
+
+
+@experiment(
+    "llm_bandits.online",
+    summary="one agent (Hedge/FTPL/FTL/EXP3, Python or LLM endpoint) in online learning or a repeated game: "
+            "regret curves, [P25] sub-linearity tests, equilibrium gaps",
+    params=ONLINE_PARAMS,
+    small={"horizon": 20},
+    outputs=ONLINE_OUTPUTS,
+    curves={"regret": "t"},
+    cite=("P25",),
+    check=_check_online,
+)
+def online(params: dict, seeds, backend: str) -> dict:
+    """Step-wise NumPy play whatever ``backend`` says (the agents are step-wise; :mod:`.online`)."""
+    from .online import evaluate_online
+
+    return evaluate_online(params, seed=seeds.seed, cell=seeds.cell, replicates=seeds.replicates,
+                           start=seeds.start, workdir=seeds.workdir)
+
+
+def online_label(params: dict) -> str:
+    """'hedge', 'llm:model [text: summary]' ... of an ``llm_bandits.online`` cell."""
+    name = f"llm:{params['model']}" if params["agent"] == "llm" else params["agent"]
+    if params.get("eta") is not None:
+        name += f"(eta={params['eta']:g})"
+    if params["interface"] == "text":
+        name += f" [text: {params['history']}, {params['answer']}, cot={params['cot']}]"
+    return name
+
+
+def setting_label(params: dict) -> str:
+    """'experts: iid_uniform, d=3', 'game: rock_paper_scissors vs self' ... of an ``llm_bandits.online`` cell."""
+    if params["setting"] == "game":
+        g = params["game"] if params["game"] != "random" else f"random {params['random_size']}x{params['random_size']}"
+        return f"game: {g} vs {params['opponent']} ({params['feedback']})"
+    return f"{params['setting']}: {params['generator']}, d={params['d']}"
+
+
+def online_rows(res, cells=None, *, n_boot: int = 2000, level: float = 0.95, alpha: float = 0.05) -> list[dict]:
+    """One row per finished ``llm_bandits.online`` cell: the regret at T with a t-interval, the average regret
+    R(T)/T, the [P25]-style sub-linearity tests on the mean curve (:func:`regretlab.core.stats.sublinear_tests`:
+    ``p_trend``, ``loglog_slope`` with its replicate-bootstrap interval, ``p_reg``, ``sublinear`` at ``alpha``),
+    and for games the mean realised regret, the opponent's regret (self-play), CCE and Nash gaps; malformed and
+    fallback rates. A cell whose mean regret is positive at fewer than 3 rounds t >= 2 gets no regression test
+    (``note``)."""
+    from scipy import stats as st
+
+    from regretlab.core.stats import sublinear_tests
+
+    cells = cells if cells is not None else [c for c in res.cells if res.dir.npz_path(c["index"]).exists()]
+    rows = []
+    for c in cells:
+        p, d = c["params"], res.cell(c["index"])
+        ok = d["aborted"] == 0
+        R = int(ok.sum())
+        row = {"setting": setting_label(p), "agent": online_label(p), "T": int(d["t"][-1]), "R": R,
+               "aborted": int((~ok).sum())}
+        rows.append(row)
+        if R == 0:
+            continue
+        reg = d["final_regret"][ok]
+        se = reg.std(ddof=1) / math.sqrt(R) if R > 1 else 0.0
+        q = float(st.t.ppf(0.5 + level / 2, R - 1)) if R > 1 else 0.0
+        row.update({"regret": float(reg.mean()), "regret_lo": float(reg.mean() - q * se),
+                    "regret_hi": float(reg.mean() + q * se), "avg_regret": float(reg.mean() / row["T"]),
+                    "realized_regret": float(np.mean(d["realized_regret"][ok]))})
+        for k in ("opponent_regret", "cce_gap", "nash_gap"):
+            v = d[k][ok]
+            if np.isfinite(v).any():
+                row[k] = float(np.nanmean(v))
+        t, Y = d["t"].astype(float), d["regret"][ok]
+        if int(((t >= 2) & (Y.mean(axis=0) > 0)).sum()) >= 3:
+            sl = sublinear_tests(t, Y, t0=2, level=level, n_boot=n_boot,
+                                 rng=np.random.SeedSequence(20251, spawn_key=(c["index"],)) if R > 1 else None)
+            row.update({"p_trend": sl.p_trend, "loglog_slope": sl.slope, "p_reg": sl.p_reg,
+                        "sublinear": sl.is_sublinear(alpha)})
+            if sl.bootstrap is not None:
+                row.update({"loglog_slope_lo": sl.bootstrap.ci_low, "loglog_slope_hi": sl.bootstrap.ci_high})
+        else:
+            row["note"] = "mean regret <= 0 at almost every round: no regression test"
+        row.update({"malformed_rate": float(d["malformed_rate"].mean()),
+                    "fallback_rate": float(d["fallback_rate"].mean()), "calls": float(d["calls"].mean())})
+    return rows
+
+
+ONLINE_COLUMNS = ("setting", "agent", "T", "R", "regret", "avg_regret", "p_trend", "loglog_slope", "p_reg",
+                  "sublinear", "cce_gap", "nash_gap", "malformed_rate")
+
+
+@plotter("llm_bandits.online_table")
+def plot_online_table(res, spec: dict, stem):
+    """:func:`online_rows` as CSV and Markdown, and a figure of the mean regret curves with 95% t-bands, one
+    panel per setting, with each cell's log-log slope and trend p-value in the legend."""
+    from regretlab.core.plotting import plot_curves, save_figure
+
+    cells = _selected(res, spec)
+    rows = online_rows(res, cells, n_boot=int(spec.get("n_boot", 2000)))
+    _write_rows(rows, stem, ONLINE_COLUMNS)
+    panels = list(dict.fromkeys(r["setting"] for r in rows))
+    fig, axes = _panels(len(panels), 5.2, 4.3)
+    for ax, panel in zip(axes, panels):
+        curves, x = {}, None
+        for c, r in zip(cells, rows):
+            if r["setting"] != panel or "regret" not in r:
+                continue
+            d = res.cell(c["index"])
+            x = d["t"]
+            extra = f" (slope {r['loglog_slope']:.2f}, p_trend {r['p_trend']:.2g})" if "p_trend" in r else ""
+            curves[r["agent"] + extra] = d["regret"][d["aborted"] == 0]
+        if curves:
+            plot_curves(ax, x, curves, xlabel="round t", ylabel="external regret (mean, 95% band)", title=panel,
+                        logx=bool(spec.get("logx", False)))
+            ax.legend(fontsize=6)
     return list(save_figure(fig, stem))

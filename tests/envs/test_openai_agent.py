@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from regretlab_envs.openai_agent import OpenAIChatAgent, ResponseCache, TransportError
+from regretlab_envs.openai_agent import EndpointDown, OpenAIChatAgent, ResponseCache, TransportError
 
 SECRET = "sk-test-0123456789abcdef"
 MSGS = [{"role": "system", "content": "You press buttons."}, {"role": "user", "content": "Which one?"}]
@@ -168,6 +168,38 @@ def test_concurrency_limit(server):
     for t in threads:
         t.join()
     assert server.max_inflight == 2 and len(a.calls) == 6
+
+
+def test_endpoint_down_after_failures_in_row_shared_by_forks(server, tmp_path):
+    a = agent(server, max_retries=0, max_consecutive_failures=3, cache=tmp_path / "c.jsonl")
+    assert a(MSGS) == "<Answer>blue</Answer>"  # cached from now on
+    server.script = [(500, {}, {}), ok("red"), (500, {}, {}), (503, {}, {}), (500, {}, {})]
+    other = [{"role": "user", "content": f"q{i}"} for i in range(8)]
+    with pytest.raises(TransportError) as err:
+        a([other[0]])
+    assert type(err.value) is TransportError  # 1 in a row
+    assert a([other[1]]) == "red"  # a reply resets the count
+    f = a.fork(seed=3)
+    for i in (2, 3):
+        with pytest.raises(TransportError) as err:
+            f([other[i]])
+        assert type(err.value) is TransportError
+    n = len(server.requests)
+    with pytest.raises(EndpointDown, match=r"looks down: 3 calls in a row.*HTTPError500"):
+        a([other[4]])  # the third failure in a row, counted across the fork and its parent
+    assert len(server.requests) == n + 1
+    with pytest.raises(EndpointDown, match=server.url):
+        f([other[5]])  # down: no request is sent
+    assert len(server.requests) == n + 1
+    assert a(MSGS) == "<Answer>blue</Answer>"  # the cache still answers
+    with pytest.raises(ValueError, match="max_consecutive_failures"):
+        agent(server, max_consecutive_failures=0)
+    never = agent(server, max_retries=0, max_consecutive_failures=None)
+    server.script = [(500, {}, {})] * 5
+    for i in range(5):
+        with pytest.raises(TransportError) as err:
+            never([other[i]])
+        assert type(err.value) is TransportError
 
 
 def test_missing_key_and_bad_arguments(server, monkeypatch):

@@ -1,4 +1,5 @@
 """The exploration harness (``llm_bandits.explore``): outputs from histories, agents, refusals, LLM resume."""
+import csv
 import json
 import re
 import threading
@@ -239,6 +240,28 @@ def test_llm_cell_runs_caches_and_resumes_without_requery(policy_server, tmp_pat
     np.testing.assert_array_equal(again["cached_calls"][1], T + T // 7)  # replayed from the response cache
 
 
+@pytest.mark.parametrize("experiment", ["llm_bandits.explore", "llm_bandits.online"])
+def test_a_down_endpoint_fails_the_cell_naming_it_and_the_sweep_goes_on(tmp_path, experiment):
+    dead = PolicyServer()
+    dead.close()  # nothing listens on this port any more: every request is refused
+    params = {"interface": "text", "horizon": 10}
+    if experiment == "llm_bandits.explore":
+        params["instance"] = "k24_hard"
+        base = "ucb_k24"
+    else:
+        base = "hedge"
+    cfg = {"experiment": experiment, "replicates": 2, "seed": 1, "params": params,
+           "zip": {"agent": ["llm", base], "base_url": [dead.url, "default"], "model": ["m", "default"],
+                   "max_retries": [0, "default"]}}
+    out = tmp_path / "down"
+    rep = run_sweep(cfg, out=out, workers=1, quiet=True)
+    assert not rep.ok
+    rows = {r["agent"]: r for r in csv.DictReader((out / "summary.csv").open())}
+    assert rows[base]["status"] == "ok"
+    assert rows["llm"]["status"] == "failed"
+    assert "looks down: 3 calls in a row" in rows["llm"]["error"] and dead.url in rows["llm"]["error"]
+
+
 def test_reproduce_quick_draws_every_figure(tmp_path):
     from pathlib import Path
 
@@ -250,7 +273,8 @@ def test_reproduce_quick_draws_every_figure(tmp_path):
                  "-q"]) == 0
     for name, figures in {"k24_baselines": ("metrics", "failure_scatter", "regret_curves"),
                           "banditbench": ("metrics", "regret_curves", "regret_form", "win_matrix"),
-                          "text_pipeline": ("metrics", "failure_scatter", "regret_curves")}.items():
+                          "text_pipeline": ("metrics", "failure_scatter", "regret_curves"),
+                          "online_regret": ("online",), "games": ("online",)}.items():
         plots = out / "llm_bandits" / name / "plots"
         for f in figures:
             assert (plots / f"{f}.png").exists() and (plots / f"{f}.provenance.json").exists(), (name, f)
@@ -268,3 +292,15 @@ def test_reproduce_quick_draws_every_figure(tmp_path):
         assert float(form[inst, "ts"]["form_beta"]) < float(form[inst, "uniform"]["form_beta"])
     wins = {r["agent"]: r for r in csv.DictReader(open(bb / "win_matrix.csv"))}
     assert float(wins["uniform"]["win_rate"]) == 0.0 and wins["ts"]["vs uniform"] == "2/2"
+    on = {(r["setting"], r["agent"]): r for r in csv.DictReader(open(out / "llm_bandits" / "online_regret" / "plots"
+                                                                      / "online.csv"))}
+    trend = "experts: linear_trend, d=3"
+    assert on[trend, "uniform"]["sublinear"] == "False" and on[trend, "hedge"]["sublinear"] == "True"
+    assert float(on[trend, "hedge"]["regret"]) < float(on[trend, "uniform"]["regret"]) / 3
+    assert float(on["bandit: linear_trend, d=3", "exp3"]["regret"]) < float(on["bandit: linear_trend, d=3",
+                                                                                "uniform"]["regret"])
+    games = {(r["setting"], r["agent"]): r for r in csv.DictReader(open(out / "llm_bandits" / "games" / "plots"
+                                                                         / "online.csv"))}
+    assert len(games) == 2 * 3 * 2
+    pd = "game: prisoners_dilemma vs self (realized)"
+    assert float(games[pd, "ftl"]["nash_gap"]) < 0.01 < float(games[pd, "hedge"]["nash_gap"]) < 0.1
