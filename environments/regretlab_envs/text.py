@@ -147,6 +147,16 @@ class TextEnvBase(gym.Env):
     def user_prompt(self) -> str:
         raise NotImplementedError
 
+    def _check_view_options(self, owner: str, cot, fallback, disclose_horizon, window, decimals) -> None:
+        """The options every text view has: chain of thought, fallback rule, horizon disclosure, window, decimals."""
+        self.cot = check_choice(owner, "cot", cot, COTS)
+        self.fallback = check_choice(owner, "fallback", fallback, FALLBACKS)
+        self.disclose_horizon = bool(disclose_horizon)
+        self.window = check_int(owner, "window", window, low=1)
+        self.decimals = check_int(owner, "decimals", decimals, low=0)
+        if self.decimals > 6:
+            raise ValueError(f"{owner}: decimals must be an integer in [0, 6], got {self.decimals}")
+
     def messages(self) -> list[dict[str, str]]:
         """The chat of the current round: system and user messages (OpenAI format)."""
         return [{"role": "system", "content": self.system_prompt()}, {"role": "user", "content": self.user_prompt()}]
@@ -198,13 +208,7 @@ class TextBanditWrapper(TextEnvBase):
         self.framing = check_choice(owner, "framing", framing, FRAMINGS)
         self.history = check_choice(owner, "history", history, HISTORIES)
         self.answer = check_choice(owner, "answer", answer, ANSWERS)
-        self.cot = check_choice(owner, "cot", cot, COTS)
-        self.fallback = check_choice(owner, "fallback", fallback, FALLBACKS)
-        self.disclose_horizon = bool(disclose_horizon)
-        self.window = check_int(owner, "window", window, low=1)
-        self.decimals = check_int(owner, "decimals", decimals, low=0)
-        if self.decimals > 6:
-            raise ValueError(f"{owner}: decimals must be an integer in [0, 6], got {self.decimals}")
+        self._check_view_options(owner, cot, fallback, disclose_horizon, window, decimals)
         self.guide_alpha = check_float(owner, "guide_alpha", guide_alpha, low=0.0, low_open=True)
         self.K = int(base.n_arms)
         self.T = int(base.horizon)

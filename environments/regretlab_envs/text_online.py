@@ -61,7 +61,7 @@ from gymnasium import spaces
 
 from regretlab_envs._validate import check_choice, check_int
 from regretlab_envs.parsing import OK_STATUSES, parse_answer
-from regretlab_envs.text import _COT, COTS, FALLBACKS, MAX_REPLY, PRINTABLE, TextEnvBase
+from regretlab_envs.text import _COT, MAX_REPLY, PRINTABLE, TextEnvBase
 
 __all__ = ["BANDIT_HISTORIES", "NAMINGS", "ONLINE_ANSWERS", "ONLINE_HISTORIES", "TextGameSeat", "TextOnlineWrapper",
            "inner_seed", "make_text_online", "play_text_game"]
@@ -106,13 +106,7 @@ class TextOnlineWrapper(TextEnvBase):
         self.history = check_choice(owner, "history", allowed[1 if self.kind == "bandit" else 0]
                                     if history is None else history, allowed)
         self.answer = check_choice(owner, "answer", answer, ONLINE_ANSWERS)
-        self.cot = check_choice(owner, "cot", cot, COTS)
-        self.fallback = check_choice(owner, "fallback", fallback, FALLBACKS)
-        self.disclose_horizon = bool(disclose_horizon)
-        self.window = check_int(owner, "window", window, low=1)
-        self.decimals = check_int(owner, "decimals", decimals, low=0)
-        if self.decimals > 6:
-            raise ValueError(f"{owner}: decimals must be an integer in [0, 6], got {self.decimals}")
+        self._check_view_options(owner, cot, fallback, disclose_horizon, window, decimals)
         self.T = int(base.horizon)
         self.naming = check_choice(owner, "names", names, NAMINGS)
         if self.naming == "game" and self.kind != "game":

@@ -323,18 +323,10 @@ def _selected(res, spec: dict) -> list[dict]:
 @plotter("llm_bandits.metric_table")
 def plot_metric_table(res, spec: dict, stem):
     """The metric table (:func:`metric_rows`) as CSV, Markdown and a table figure."""
-    import csv
-
     from regretlab.core.plotting import make_figure, save_figure
 
     rows = metric_rows(res, _selected(res, spec), n_boot=int(spec.get("n_boot", 10_000)))
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    with open(stem.with_suffix(".csv"), "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols)
-        w.writeheader()
-        w.writerows(rows)
-    stem.with_suffix(".md").write_text(markdown_table(rows))
+    _write_rows(rows, stem, TABLE_COLUMNS)
     shown = [c for c in TABLE_COLUMNS if c not in ("malformed_rate", "fallback_rate")
              or any(r.get(c) for r in rows)]
     fig, ax = make_figure(figsize=(min(2 + 1.25 * len(shown), 20), 0.8 + 0.24 * (len(rows) + 1)))
@@ -686,7 +678,7 @@ def _check_online(p: dict) -> None:
     summary="one agent (Hedge/FTPL/FTL/EXP3, Python or LLM endpoint) in online learning or a repeated game: "
             "regret curves, [P25] sub-linearity tests, equilibrium gaps",
     params=ONLINE_PARAMS,
-    small={"horizon": 20},
+    small={"horizon": 20, "setting": "game", "opponent": "self"},  # every output finite (the game measures)
     outputs=ONLINE_OUTPUTS,
     curves={"regret": "t"},
     cite=("P25",),

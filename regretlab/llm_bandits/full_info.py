@@ -44,6 +44,16 @@ def hedge_regret_bound(T: int, d: int) -> float:
     return math.sqrt(T * math.log(d) / 2.0)
 
 
+def _loss_array(losses, where: str, n: str) -> np.ndarray:
+    """Losses in [0, 1] as (R, T, n) (a (T, n) array is one replicate), n >= 2 actions."""
+    L = check_array("losses", losses, where=where, low=0.0, high=1.0)
+    if L.ndim == 2:
+        L = L[None]
+    if L.ndim != 3 or L.shape[2] < 2:
+        raise ParamError(where, "losses", f"an array (R, T, {n}) or (T, {n}) with {n} >= 2 actions", L.shape)
+    return L
+
+
 def run_full_info(losses, policy: str, rng=None) -> dict:
     """Play ``policy`` on rescaled losses (R, T, d) in [0, 1] (or (T, d): one replicate).
 
@@ -52,11 +62,7 @@ def run_full_info(losses, policy: str, rng=None) -> dict:
     """
     where = "run_full_info"
     policy = check_choice("policy", policy, FULL_INFO_POLICIES, where=where)
-    L = check_array("losses", losses, where=where, low=0.0, high=1.0)
-    if L.ndim == 2:
-        L = L[None]
-    if L.ndim != 3 or L.shape[2] < 2:
-        raise ParamError(where, "losses", "an array (R, T, d) or (T, d) with d >= 2 actions", L.shape)
+    L = _loss_array(losses, where, "d")
     R, T, d = L.shape
     cum = np.zeros((R, d))
     pi = np.zeros((R, T, d))
@@ -102,11 +108,7 @@ def run_exp3(losses, rng=None, eta: float | None = None) -> dict:
     "regret": (R, T) expected-play external regret of each prefix, "realized_regret": (R, T) with l_t(a_t)}.
     """
     where = "run_exp3"
-    L = check_array("losses", losses, where=where, low=0.0, high=1.0)
-    if L.ndim == 2:
-        L = L[None]
-    if L.ndim != 3 or L.shape[2] < 2:
-        raise ParamError(where, "losses", "an array (R, T, K) or (T, K) with K >= 2 actions", L.shape)
+    L = _loss_array(losses, where, "K")
     R, T, K = L.shape
     if eta is None:
         eta = exp3_eta(T, K)
