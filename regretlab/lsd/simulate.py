@@ -1,0 +1,153 @@
+"""Scoring schedules and exact optima for recharging / LSD bandits (the Numba kernels behind a checked API).
+
+- :func:`score`: the value of B schedules (play masks), vectorised over schedules and over instances of the
+  same kind, shape and cap, with ``none`` / ``bernoulli`` / ``gaussian`` reward noise (spec §9). Seeds flow
+  from ``SeedSequence`` through :func:`regretlab.core.seeding.counter_keys`, one key per row, so a row's
+  realised rewards do not depend on the batch it is scored in.
+- :func:`dp_opt`: OPT(T) by backward induction over the capped joint states (spec §5) and an optimal schedule;
+  the exact ground truth for tiny instances (|X| = n_states^k joint states).
+
+A schedule that plays more than m arms in a round (or fewer than m when idling is not allowed) is refused
+with the first offending round named; nothing is clipped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from regretlab.core.validate import ParamError, check_array, check_choice, check_float, check_int
+
+from .models import Instance, action_masks
+
+__all__ = ["NOISES", "Scores", "OptResult", "as_masks", "score", "dp_opt", "check_schedule"]
+
+NOISES = ("none", "bernoulli", "gaussian")
+DP_MAX_STATES = 2_000_000
+
+
+@dataclass(frozen=True)
+class Scores:
+    """mean_cum / obs_cum: (B, n_ck) cumulative sum of means / realised rewards at the checkpoints;
+    final: (B, k) final state labels (delays or signed states)."""
+
+    mean_cum: np.ndarray
+    obs_cum: np.ndarray
+    final: np.ndarray
+    checkpoints: np.ndarray
+
+    @property
+    def value(self) -> np.ndarray:
+        """Sum of means over the whole horizon, per schedule (the pseudo-reward the planners maximise)."""
+        return self.mean_cum[:, -1]
+
+
+@dataclass(frozen=True)
+class OptResult:
+    """value: OPT(T); schedule: (T, k) optimal play masks (None unless asked); values: V_1 over all joint
+    states (the mixed-radix index of :func:`joint_index`)."""
+
+    value: float
+    schedule: np.ndarray | None
+    values: np.ndarray
+
+
+def as_masks(inst: Instance, actions, where: str = "as_masks") -> np.ndarray:
+    """Play masks (..., T, k) from an m = 1 action sequence (..., T) with -1 for an idle round."""
+    acts = check_array("actions", actions, dtype=np.int64, low=-1, high=inst.k - 1, where=where)
+    out = np.zeros(acts.shape + (inst.k,), np.uint8)
+    idx = np.nonzero(acts >= 0)
+    out[idx + (acts[idx],)] = 1
+    return out
+
+
+def check_schedule(inst: Instance, sched, where: str = "score") -> np.ndarray:
+    """A (B, T, k) or (T, k) 0/1 play-mask array that respects the play rule, as uint8 (B, T, k)."""
+    s = check_array("schedule", sched, dtype=np.int64, low=0, high=1, where=where)
+    if s.ndim == 2:
+        s = s[None]
+    if s.ndim != 3 or s.shape[2] != inst.k or s.shape[1] < 1:
+        raise ParamError(where, "schedule", f"a (B, T, k = {inst.k}) or (T, k) array of 0/1 play masks, T >= 1",
+                         f"shape {np.shape(sched)}")
+    n = s.sum(axis=2)
+    lo = 0 if inst.idle_allowed else inst.m
+    bad = np.argwhere((n < lo) | (n > inst.m))
+    if bad.size:
+        b, t = (int(v) for v in bad[0])
+        rule = f"at most {inst.m}" if inst.idle_allowed else f"exactly {inst.m}"
+        raise ParamError(where, f"schedule[{b}, {t}]", f"a round with {rule} plays (idle_allowed = "
+                         f"{inst.idle_allowed})", f"{int(n[b, t])} plays")
+    return s.astype(np.uint8)
+
+
+def _stack(insts, where):
+    if isinstance(insts, Instance):
+        insts = [insts]
+    insts = list(insts)
+    if not insts:
+        raise ParamError(where, "instances", "at least one instance", insts)
+    first = insts[0]
+    for i in insts[1:]:
+        if (i.kind, i.payoff.shape, i.tau_max, i.m, i.idle_allowed) != (first.kind, first.payoff.shape,
+                                                                     first.tau_max, first.m, first.idle_allowed):
+            raise ParamError(where, "instances", "instances of one kind, shape, cap, m and play rule", i)
+    return insts
+
+
+def score(instances, schedules, *, inst_of=None, noise: str = "none", sigma: float = 0.1, seed: int = 0,
+          cell: int = 0, checkpoints=None) -> Scores:
+    """Score schedules (B, T, k) (or (T, k)) on one instance or a list of like instances.
+
+    inst_of: (B,) which instance each row uses (default: all rows on instance 0, or row b on instance b when
+    there are as many instances as rows). checkpoints: round counts in 1..T (default [T]).
+    """
+    where = "score"
+    insts = _stack(instances, where)
+    first = insts[0]
+    s = check_schedule(first, schedules, where)
+    B, T, _ = s.shape
+    noise = check_choice("noise", noise, NOISES, where=where)
+    sigma = check_float("sigma", sigma, low=0.0, where=where)
+    if inst_of is None:
+        inst_of = np.arange(B) if len(insts) == B else np.zeros(B, np.int64)
+    inst_of = check_array("inst_of", inst_of, shape=(B,), dtype=np.int64, low=0, high=len(insts) - 1, where=where)
+    ck = np.array([T]) if checkpoints is None else checkpoints
+    ck = check_array("checkpoints", ck, ndim=1, dtype=np.int64, low=1, high=T, where=where)
+    if ck.size == 0 or np.any(np.diff(ck) <= 0):
+        raise ParamError(where, "checkpoints", "a non-empty strictly increasing list of rounds in [1, T]", ck)
+    from regretlab.core.seeding import counter_keys
+
+    from ._kernels import score_schedules
+
+    keys = counter_keys(check_int("seed", seed, low=0, where=where), check_int("cell", cell, low=0, where=where), B)
+    payoff = np.stack([i.payoff for i in insts])
+    init = np.stack([i.init for i in insts]).astype(np.int64)
+    mc, oc, fin = score_schedules(payoff, init, first.next_play, first.next_idle, inst_of, s,
+                                  NOISES.index(noise), sigma, keys, ck)
+    labels = fin + 1 if first.kind == "recharging" else np.where(fin < first.tau_max, fin - first.tau_max,
+                                                                fin - first.tau_max + 1)
+    return Scores(mc, oc, labels, ck)
+
+
+def joint_index(inst: Instance, cols=None) -> int:
+    """Mixed-radix index of a joint state (arm a the digit of weight n_states^a); default the start state."""
+    cols = inst.init if cols is None else np.asarray(cols, np.int64)
+    return int(sum(int(c) * inst.n_states ** a for a, c in enumerate(cols)))
+
+
+def dp_opt(inst: Instance, T: int, *, schedule: bool = True) -> OptResult:
+    """OPT(T) = V_1(x0) by backward induction over the n_states^k capped joint states (spec §5), with an
+    optimal schedule (ties to the first allowed mask in :func:`regretlab.lsd.models.action_masks` order)."""
+    where = "dp_opt"
+    T = check_int("T", T, low=1, where=where)
+    nX = inst.n_states ** inst.k
+    if nX > DP_MAX_STATES:
+        raise ParamError(where, "inst", f"an instance with n_states^k <= {DP_MAX_STATES} joint states (exact DP "
+                         "is for tiny instances)", f"{inst.n_states}^{inst.k} = {nX}")
+    from ._kernels import dp_backward, dp_schedule
+
+    acts = np.array(action_masks(inst), np.uint8)
+    V, pol = dp_backward(inst.payoff, inst.next_play, inst.next_idle, acts, T, schedule)
+    x0 = joint_index(inst)
+    sched = dp_schedule(inst.payoff, inst.next_play, inst.next_idle, acts, pol, x0) if schedule else None
+    return OptResult(float(V[x0]), sched, V)
