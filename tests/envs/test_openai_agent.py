@@ -47,11 +47,17 @@ def server():
                 fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
                 fake.inflight += 1
                 fake.max_inflight = max(fake.max_inflight, fake.inflight)
+            counted = True
             try:
                 step = fake.next()
                 if step[0] == "sleep":
                     time.sleep(step[1])
                     step = step[2]
+                # leave the in-flight count before the reply is sent: once the client has read the reply it may
+                # release its slot and send the next request before this thread reaches ``finally``
+                with fake.lock:
+                    fake.inflight -= 1
+                    counted = False
                 status, payload, headers = step
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
@@ -63,8 +69,9 @@ def server():
             except (BrokenPipeError, ConnectionResetError):
                 pass
             finally:
-                with fake.lock:
-                    fake.inflight -= 1
+                if counted:
+                    with fake.lock:
+                        fake.inflight -= 1
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
