@@ -42,7 +42,7 @@ def greedy_schedule(inst: Instance, T: int) -> np.ndarray:
         if inst.idle_allowed:
             chosen = chosen[cur[chosen] > 0.0]
         out[t, chosen] = 1
-        st = np.where(out[t] == 1, inst.next_play[st], inst.next_idle[st])
+        st = inst.advance(st, out[t])
     return out
 
 

@@ -93,6 +93,17 @@ class Instance:
         """The delay (recharging) or the signed state (LSD) of a column."""
         return col + 1 if self.kind == "recharging" else lsd_state(col, self.tau_max)
 
+    def labels(self, cols) -> np.ndarray:
+        """:meth:`state_label` of an array of columns."""
+        cols = np.asarray(cols)
+        if self.kind == "recharging":
+            return cols + 1
+        return np.where(cols < self.tau_max, cols - self.tau_max, cols - self.tau_max + 1)
+
+    def advance(self, cols: np.ndarray, played) -> np.ndarray:
+        """Every arm's next column after one round with the 0/1 play mask ``played``."""
+        return np.where(np.asarray(played) == 1, self.next_play[cols], self.next_idle[cols])
+
     def with_(self, **changes) -> Instance:
         """A copy with other ``m``, ``idle_allowed`` or ``init`` (columns), validated again."""
         m = check_int("m", changes.pop("m", self.m), low=1, high=self.k, where="Instance.with_")
@@ -216,6 +227,12 @@ def is_concave_recharging(inst: Instance, atol: float = 1e-12) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- generators
+def _generator_args(where, k, tau_max, family, families, rng):
+    """The checked (k, tau_max, family, Generator) every generator starts from."""
+    return (check_int("k", k, low=1, where=where), check_int("tau_max", tau_max, low=1, where=where),
+            check_choice("family", family, families, where=where), np.random.default_rng(rng))
+
+
 def random_recharging(k: int, tau_max: int, family: str = "monotone", *, rng=None, m: int = 1,
                       idle_allowed: bool = True, d0=None) -> Instance:
     """Random recharging instance of a spec §10 family.
@@ -224,11 +241,7 @@ def random_recharging(k: int, tau_max: int, family: str = "monotone", *, rng=Non
     - ``concave``: p_i(d) = v_i (1 - exp(-d / theta_i)), v_i ~ U(0.2, 1), theta_i ~ U(0.5, tau_max);
     - ``blocking``: p_i(d) = v_i 1[d >= D_i], v_i ~ U(0, 1), D_i ~ U{1..tau_max} ([BSSS19]).
     """
-    where = "random_recharging"
-    k = check_int("k", k, low=1, where=where)
-    tau = check_int("tau_max", tau_max, low=1, where=where)
-    family = check_choice("family", family, RECHARGING_FAMILIES, where=where)
-    rng = np.random.default_rng(rng)
+    k, tau, family, rng = _generator_args("random_recharging", k, tau_max, family, RECHARGING_FAMILIES, rng)
     d = np.arange(1, tau + 1)
     if family == "monotone":
         p = np.sort(rng.random((k, tau)), axis=1)
@@ -253,11 +266,7 @@ def random_lsd(k: int, tau_max: int, family: str = "monotone_full", *, rng=None,
     - ``seasonal`` (not monotone; learning demos): mu(-j) ~ U(0, 1) fixed per arm, mu(s) = 0.5 + 0.4 cos(2 pi s /
       P) on s > 0 with a period P ~ U{2..max(2, tau_max)}.
     """
-    where = "random_lsd"
-    k = check_int("k", k, low=1, where=where)
-    tau = check_int("tau_max", tau_max, low=1, where=where)
-    family = check_choice("family", family, LSD_FAMILIES, where=where)
-    rng = np.random.default_rng(rng)
+    k, tau, family, rng = _generator_args("random_lsd", k, tau_max, family, LSD_FAMILIES, rng)
     j = np.arange(1, tau + 1)
     if family == "monotone_full":
         mu = np.sort(rng.random((k, 2 * tau)), axis=1)

@@ -79,5 +79,5 @@ def pcs_offset_rounding_reconstructed(inst: Instance, T: int, n_seeds: int, *, x
                 cur = inst.payoff[idx, st]
                 a = int(np.lexsort((idx, -cur, active))[0])
                 out[b, t, a] = 1
-            st = np.where(out[b, t] == 1, inst.next_play[st], inst.next_idle[st])
+            st = inst.advance(st, out[b, t])
     return out

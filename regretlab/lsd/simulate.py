@@ -124,9 +124,7 @@ def score(instances, schedules, *, inst_of=None, noise: str = "none", sigma: flo
     init = np.stack([i.init for i in insts]).astype(np.int64)
     mc, oc, fin = score_schedules(payoff, init, first.next_play, first.next_idle, inst_of, s,
                                   NOISES.index(noise), sigma, keys, ck)
-    labels = fin + 1 if first.kind == "recharging" else np.where(fin < first.tau_max, fin - first.tau_max,
-                                                                fin - first.tau_max + 1)
-    return Scores(mc, oc, labels, ck)
+    return Scores(mc, oc, first.labels(fin), ck)
 
 
 def joint_index(inst: Instance, cols=None) -> int:
