@@ -43,6 +43,22 @@ from .policies import (
 )
 
 
+def argmax_random(values, rng: PyRandom) -> int:
+    """Argmax with uniformly random tie-breaking by reservoir sampling: one draw from ``rng`` per tie only
+    (the twin of the kernels' ``_argmax_random``)."""
+    best = -math.inf
+    arm = -1
+    cnt = 0
+    for a, v in enumerate(values):
+        if v > best:
+            best, arm, cnt = v, a, 1
+        elif v == best:
+            cnt += 1
+            if rng.uniform() * cnt < 1.0:
+                arm = a
+    return arm
+
+
 def kl_bernoulli(p: float, q: float) -> float:
     """kl(p, q) for Bernoulli means, with 0 log 0 = 0 (q strictly inside (0, 1) unless p equals it)."""
     out = 0.0
@@ -103,18 +119,7 @@ class ReferencePolicy:
         self.commit = -1
 
     def argmax_random(self, values) -> int:
-        best = -math.inf
-        arm = -1
-        cnt = 0
-        for a in range(self.K):
-            v = values[a]
-            if v > best:
-                best, arm, cnt = v, a, 1
-            elif v == best:
-                cnt += 1
-                if self.rng.uniform() * cnt < 1.0:
-                    arm = a
-        return arm
+        return argmax_random(values, self.rng)
 
     def first_untried(self) -> int:
         for a in range(self.K):

@@ -17,14 +17,31 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from regretlab.bandits._kernels import _argmax_random
 from regretlab.core._detmath_kernels import ctr_uniform
+from regretlab.core.rng import load_state, xo_beta
+
+
+@njit(cache=True)
+def _reward(mu, noise, sigma, key, t, k, a):
+    """The realised reward of arm a played in round t with mean mu (noise codes in the module docstring)."""
+    if noise == 0:
+        return mu
+    ctr = np.uint64(2 * (t * k + a))
+    u1 = ctr_uniform(key, ctr)
+    if noise == 1:
+        return 1.0 if u1 < mu else 0.0
+    u2 = ctr_uniform(key, ctr + np.uint64(1))
+    return mu + sigma * math.sqrt(-2.0 * math.log1p(-u1)) * math.cos(2.0 * math.pi * u2)
 
 
 @njit(cache=True, parallel=True)
-def score_schedules(payoff, init, next_play, next_idle, inst_of, masks, noise, sigma, keys, ckpts):
-    """Score B schedules. payoff (n_inst, k, nS); init (n_inst, k) columns; sched (B, T, k) uint8 play masks;
-    ckpts (n_ck,) increasing round counts in 1..T. Returns (mean_cum (B, n_ck), obs_cum (B, n_ck), final
-    (B, k) columns)."""
+def score_schedules(payoff, init, next_play, next_idle, inst_of, masks, noise, sigma, keys, ckpts, collect,
+                    stat_n, stat_s):
+    """Score B schedules. payoff (n_inst, k, nS); init (n_inst, k) columns; masks (B, T, k) uint8 play masks;
+    ckpts (n_ck,) increasing round counts in 1..T. With ``collect`` every play's realised reward is added to
+    stat_s[b, a, col] and counted in stat_n[b, a, col] (in place). Returns (mean_cum (B, n_ck), obs_cum
+    (B, n_ck), final (B, k) columns)."""
     B, T, k = masks.shape
     nck = ckpts.shape[0]
     mean_cum = np.zeros((B, nck))
@@ -42,17 +59,11 @@ def score_schedules(payoff, init, next_play, next_idle, inst_of, masks, noise, s
                 if masks[b, t, a]:
                     mu = payoff[inst, a, st[a]]
                     cm += mu
-                    if noise == 0:
-                        co += mu
-                    else:
-                        ctr = np.uint64(2 * (t * k + a))
-                        u1 = ctr_uniform(key, ctr)
-                        if noise == 1:
-                            co += 1.0 if u1 < mu else 0.0
-                        else:
-                            u2 = ctr_uniform(key, ctr + np.uint64(1))
-                            z = math.sqrt(-2.0 * math.log1p(-u1)) * math.cos(2.0 * math.pi * u2)
-                            co += mu + sigma * z
+                    r = _reward(mu, noise, sigma, key, t, k, a)
+                    co += r
+                    if collect:
+                        stat_n[b, a, st[a]] += 1.0
+                        stat_s[b, a, st[a]] += r
                     st[a] = next_play[st[a]]
                 else:
                     st[a] = next_idle[st[a]]
@@ -131,3 +142,197 @@ def dp_schedule(payoff, next_play, next_idle, actions, pol, x0):
         out[t] = actions[j]
         _, x = _step_joint(x, actions[j], k, nS, next_play, next_idle, payoff, pw)
     return out
+
+
+#: Counter offset of the per-round selection uniform of :func:`run_requests` (reward noise uses 2 (t k + a)).
+CHOICE_CTR = 1 << 62
+
+
+@njit(cache=True)
+def _filler(payoff_i, st, inactive, k):
+    """The filler arm of a round nobody requested when idling is not allowed: an arm inactive in the rounding
+    first, then the highest current mean, then the lowest index."""
+    best = 0
+    for a in range(1, k):
+        if inactive[a] != inactive[best]:
+            if inactive[a]:
+                best = a
+            continue
+        if payoff_i[a, st[a]] > payoff_i[best, st[best]]:
+            best = a
+    return best
+
+
+@njit(cache=True, parallel=True)
+def run_requests(payoff, inst_of, start, next_play, next_idle, mode, period, width, offset, q, phase,
+                 idle_allowed, t0, T, noise, sigma, keys, ckpts, store, collect, stat_n, stat_s):
+    """Run B rounding plans (m = 1) for rounds t0 .. t0 + T - 1, scoring them as :func:`score_schedules` does.
+
+    Modes: 0 / 1 periodic requests (arm a requests round t iff period[b, a] > 0 and (t - offset) mod period <
+    width) resolved by the fair (0) or uniform (1) contention rule with request probabilities q; 2 independent
+    rounding (one categorical draw over q, idle with the rest); 3 interleaved due times (next due time
+    t0 + phase / q, the earliest due arm plays and moves 1 / q later). One selection uniform per round, counter
+    ``CHOICE_CTR + t`` of the row's key. Without idling an empty round plays :func:`_filler`. With ``collect``
+    the realised rewards are added to stat_s[b, a, col] and the plays to stat_n (in place).
+    Returns (mean_cum, obs_cum, final columns, masks (B, T, k) if store else (0, 0, 0)).
+    """
+    B, k = start.shape
+    nck = ckpts.shape[0]
+    mean_cum = np.zeros((B, nck))
+    obs_cum = np.zeros((B, nck))
+    final = np.zeros((B, k), np.int64)
+    masks = np.zeros((B if store else 0, T if store else 0, k if store else 0), np.uint8)
+    for b in prange(B):
+        inst = inst_of[b]
+        st = start[b].copy()
+        key = np.uint64(keys[b])
+        inactive = np.zeros(k, np.bool_)
+        due = np.zeros(k)
+        for a in range(k):
+            if mode >= 2:
+                inactive[a] = q[b, a] <= 0.0
+                if not inactive[a]:
+                    due[a] = t0 + phase[b, a] / q[b, a]
+            else:
+                inactive[a] = period[b, a] <= 0
+        Qall = 0.0
+        for a in range(k):
+            Qall += q[b, a]
+        cm = 0.0
+        co = 0.0
+        c = 0
+        for tt in range(T):
+            t = t0 + tt
+            u = ctr_uniform(key, np.uint64(CHOICE_CTR + t))
+            pick = -1
+            if mode <= 1:
+                n = 0
+                inside = 0.0
+                outside = 0.0
+                for a in range(k):
+                    if (not inactive[a]) and (t - offset[b, a]) % period[b, a] < width[b, a]:
+                        n += 1
+                        inside += q[b, a]
+                    else:
+                        outside += q[b, a]
+                if n == 1 or (n >= 2 and (mode == 1 or Qall <= 0.0)):
+                    j = min(int(u * n), n - 1)
+                    for a in range(k):
+                        if (not inactive[a]) and (t - offset[b, a]) % period[b, a] < width[b, a]:
+                            if j == 0:
+                                pick = a
+                                break
+                            j -= 1
+                elif n >= 2:
+                    wsum = 0.0
+                    for a in range(k):
+                        if (not inactive[a]) and (t - offset[b, a]) % period[b, a] < width[b, a]:
+                            wsum += ((inside - q[b, a]) / (n - 1) + outside / n) / Qall
+                    target = u * wsum
+                    acc = 0.0
+                    for a in range(k):
+                        if (not inactive[a]) and (t - offset[b, a]) % period[b, a] < width[b, a]:
+                            acc += ((inside - q[b, a]) / (n - 1) + outside / n) / Qall
+                            pick = a
+                            if target < acc:
+                                break
+            elif mode == 2:
+                acc = 0.0
+                for a in range(k):
+                    acc += q[b, a]
+                    if u < acc:
+                        pick = a
+                        break
+            else:
+                for a in range(k):
+                    if (not inactive[a]) and due[a] <= t + 1 and (pick < 0 or due[a] < due[pick]):
+                        pick = a
+                if pick >= 0:
+                    due[pick] += 1.0 / q[b, pick]
+            if pick < 0 and not idle_allowed:
+                pick = _filler(payoff[inst], st, inactive, k)
+            for a in range(k):
+                if a == pick:
+                    mu = payoff[inst, a, st[a]]
+                    cm += mu
+                    r = _reward(mu, noise, sigma, key, t, k, a)
+                    co += r
+                    if collect:
+                        stat_n[b, a, st[a]] += 1.0
+                        stat_s[b, a, st[a]] += r
+                    if store:
+                        masks[b, tt, a] = 1
+                    st[a] = next_play[st[a]]
+                else:
+                    st[a] = next_idle[st[a]]
+            while c < nck and ckpts[c] == tt + 1:
+                mean_cum[b, c] = cm
+                obs_cum[b, c] = co
+                c += 1
+        final[b] = st
+    return mean_cum, obs_cum, final, masks
+
+
+@njit(cache=True)
+def _agnostic_row(payoff, st, next_play, next_idle, policy, T, state, key, noise, sigma, ckpts, zx, zf, mean_cum,
+                  obs_cum):
+    """One replicate of :func:`agnostic_index` (a plain function: Numba's parfor pass rejects the generator
+    state tuple inside the prange body)."""
+    k = st.shape[0]
+    nck = ckpts.shape[0]
+    s = load_state(state)
+    n = np.zeros(k)
+    sm = np.zeros(k)
+    idx = np.zeros(k)
+    cm = 0.0
+    co = 0.0
+    c = 0
+    for t in range(T):
+        arm = -1
+        if policy == 0:
+            for a in range(k):
+                if n[a] == 0.0:
+                    arm = a
+                    break
+            if arm < 0:
+                lt = math.log(t)
+                for a in range(k):
+                    idx[a] = sm[a] / n[a] + math.sqrt(2.0 * lt / n[a])
+                s, arm = _argmax_random(idx, k, s)
+        else:
+            for a in range(k):
+                s, idx[a] = xo_beta(s, 1.0 + sm[a], 1.0 + n[a] - sm[a], zx, zf)
+            s, arm = _argmax_random(idx, k, s)
+        mu = payoff[arm, st[arm]]
+        cm += mu
+        r = _reward(mu, noise, sigma, key, t, k, arm)
+        co += r
+        n[arm] += 1.0
+        sm[arm] += r
+        for a in range(k):
+            st[a] = next_play[st[a]] if a == arm else next_idle[st[a]]
+        while c < nck and ckpts[c] == t + 1:
+            mean_cum[c] = cm
+            obs_cum[c] = co
+            c += 1
+
+
+@njit(cache=True, parallel=True)
+def agnostic_index(payoff, start, next_play, next_idle, policy, T, states, keys, noise, sigma, ckpts, zx, zf):
+    """State-agnostic UCB1 (policy 0) and Bernoulli Thompson sampling (policy 1) on recharging / LSD arms:
+    one play per round, statistics per arm ignoring states, the reward drawn at the arm's actual state.
+
+    UCB1: each arm once (lowest index first), then argmax mean + sqrt(2 ln t / n_a) with t the rounds played;
+    Thompson: argmax of Beta(1 + S_a, 1 + F_a) draws with S_a / F_a the counts of rewards 1 / 0 (a reward r in
+    [0, 1] counts as S += r, F += 1 - r). Ties go uniformly at random (xoshiro stream ``states[b]``); reward
+    noise from the counter key as in :func:`score_schedules`. Returns (mean_cum, obs_cum, final columns).
+    """
+    B, k = start.shape
+    nck = ckpts.shape[0]
+    mean_cum = np.zeros((B, nck))
+    obs_cum = np.zeros((B, nck))
+    final = start.copy()
+    for b in prange(B):
+        _agnostic_row(payoff, final[b], next_play, next_idle, policy, T, states[b], np.uint64(keys[b]), noise,
+                      sigma, ckpts, zx, zf, mean_cum[b], obs_cum[b])
+    return mean_cum, obs_cum, final

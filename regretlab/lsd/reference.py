@@ -27,6 +27,17 @@ def _col(inst: Instance, s: int) -> int:
     return s - 1 if inst.kind == "recharging" else lsd_column(s, inst.tau_max)
 
 
+def _realised(mu: float, noise: str, sigma: float, key: int, t: int, k: int, a: int) -> float:
+    """The realised reward of arm a in round t (counter 2 (t k + a) of the row's key; kernel ``_reward``)."""
+    if noise == "none":
+        return mu
+    u1 = py_counter_uniform(key, 2 * (t * k + a))
+    if noise == "bernoulli":
+        return 1.0 if u1 < mu else 0.0
+    u2 = py_counter_uniform(key, 2 * (t * k + a) + 1)
+    return mu + sigma * math.sqrt(-2.0 * math.log1p(-u1)) * math.cos(2.0 * math.pi * u2)
+
+
 def score_schedule(inst: Instance, sched, noise: str = "none", sigma: float = 0.1, key: int = 0):
     """(sum of means, realised sum, final states as labels) of one schedule, a (T, k) sequence of 0/1 masks."""
     st = [inst.state_label(int(c)) for c in inst.init]
@@ -36,17 +47,102 @@ def score_schedule(inst: Instance, sched, noise: str = "none", sigma: float = 0.
             if row[a]:
                 mu = float(inst.payoff[a, _col(inst, st[a])])
                 cm += mu
-                if noise == "none":
-                    co += mu
-                else:
-                    u1 = py_counter_uniform(key, 2 * (t * inst.k + a))
-                    if noise == "bernoulli":
-                        co += 1.0 if u1 < mu else 0.0
-                    else:
-                        u2 = py_counter_uniform(key, 2 * (t * inst.k + a) + 1)
-                        co += mu + sigma * math.sqrt(-2.0 * math.log1p(-u1)) * math.cos(2.0 * math.pi * u2)
+                co += _realised(mu, noise, sigma, key, t, inst.k, a)
             st[a] = next_state(inst.kind, st[a], bool(row[a]), inst.tau_max)
     return cm, co, st
+
+
+def run_requests(inst: Instance, mode: int, period, width, offset, q, phase, T: int, key: int, t0: int = 0):
+    """One row of a rounding plan (:mod:`regretlab.lsd.rounding`) played for rounds t0 .. t0 + T - 1, written
+    as plain loops: (T, k) play masks. Same selection uniform (counter 2**62 + t) and the same float operations
+    in the same order as the kernel, so the schedules agree exactly."""
+    k = inst.k
+    st = [int(c) for c in inst.init]
+    inactive = [(q[a] <= 0.0) if mode >= 2 else (period[a] <= 0) for a in range(k)]
+    due = [t0 + phase[a] / q[a] if mode >= 2 and not inactive[a] else 0.0 for a in range(k)]
+    Q = 0.0
+    for a in range(k):
+        Q += q[a]
+    out = []
+    for t in range(t0, t0 + T):
+        u = py_counter_uniform(key, (1 << 62) + t)
+        pick = -1
+        if mode <= 1:
+            req = [a for a in range(k) if not inactive[a] and (t - offset[a]) % period[a] < width[a]]
+            n = len(req)
+            if n == 1 or (n >= 2 and (mode == 1 or Q <= 0.0)):
+                pick = req[min(int(u * n), n - 1)]
+            elif n >= 2:
+                inside = outside = 0.0
+                for a in range(k):
+                    if a in req:
+                        inside += q[a]
+                    else:
+                        outside += q[a]
+                w = [((inside - q[a]) / (n - 1) + outside / n) / Q for a in req]
+                wsum = 0.0
+                for v in w:
+                    wsum += v
+                acc = 0.0
+                for a, v in zip(req, w):
+                    acc += v
+                    pick = a
+                    if u * wsum < acc:
+                        break
+        elif mode == 2:
+            acc = 0.0
+            for a in range(k):
+                acc += q[a]
+                if u < acc:
+                    pick = a
+                    break
+        else:
+            for a in range(k):
+                if not inactive[a] and due[a] <= t + 1 and (pick < 0 or due[a] < due[pick]):
+                    pick = a
+            if pick >= 0:
+                due[pick] += 1.0 / q[pick]
+        if pick < 0 and not inst.idle_allowed:     # filler: inactive first, then the highest mean, lowest index
+            pick = min(range(k), key=lambda a: (not inactive[a], -inst.payoff[a, st[a]], a))
+        row = [1 if a == pick else 0 for a in range(k)]
+        out.append(row)
+        st = [int(inst.next_play[c]) if row[a] else int(inst.next_idle[c]) for a, c in enumerate(st)]
+    return out
+
+
+def agnostic_index(inst: Instance, policy: str, T: int, state, key: int, noise: str = "bernoulli",
+                   sigma: float = 0.1):
+    """State-agnostic ``ucb1`` / ``thompson`` on one replicate (semantics of the kernel
+    :func:`regretlab.lsd._kernels.agnostic_index`): (cumulative sums of means per round, cumulative realised
+    sums per round, played arms)."""
+    from regretlab.bandits.reference import argmax_random
+    from regretlab.core.rng import PyRandom
+
+    rng = PyRandom(state)
+    k = inst.k
+    n, sm = [0.0] * k, [0.0] * k
+    st = [int(c) for c in inst.init]
+    cm = co = 0.0
+    arms, cms, cos = [], [], []
+    for t in range(T):
+        if policy == "ucb1" and 0.0 in n:
+            arm = n.index(0.0)
+        elif policy == "ucb1":
+            lt = math.log(t)
+            arm = argmax_random([sm[a] / n[a] + math.sqrt(2.0 * lt / n[a]) for a in range(k)], rng)
+        else:
+            arm = argmax_random([rng.beta(1.0 + sm[a], 1.0 + n[a] - sm[a]) for a in range(k)], rng)
+        mu = float(inst.payoff[arm, st[arm]])
+        cm += mu
+        r = _realised(mu, noise, sigma, key, t, k, arm)
+        co += r
+        n[arm] += 1.0
+        sm[arm] += r
+        st = [int(inst.next_play[c]) if a == arm else int(inst.next_idle[c]) for a, c in enumerate(st)]
+        arms.append(arm)
+        cms.append(cm)
+        cos.append(co)
+    return cms, cos, arms
 
 
 def brute_force_opt(inst: Instance, T: int):
@@ -59,4 +155,5 @@ def brute_force_opt(inst: Instance, T: int):
     return best, arg
 
 
-__all__ = ["action_masks", "brute_force_opt", "next_state", "score_schedule", "lsd_state"]
+__all__ = ["action_masks", "agnostic_index", "brute_force_opt", "next_state", "run_requests", "score_schedule",
+           "lsd_state"]

@@ -30,7 +30,8 @@ from regretlab.core.validate import ParamError
 
 from .models import Instance, lsd_column
 
-__all__ = ["LPResult", "lp_recharging", "lp_lsd_cycles", "lp_occupation", "block_types"]
+__all__ = ["LPResult", "lp_recharging", "lp_lsd_cycles", "lp_occupation", "lp_value", "lp_fast", "lp_upper_bound",
+           "block_types", "rate_time"]
 
 
 @dataclass(frozen=True)
@@ -60,33 +61,20 @@ def _clean(x, where):
     return np.maximum(x, 0.0)
 
 
-def lp_recharging(inst: Instance) -> LPResult:
-    """LP 6.1 (module docstring); x has shape (k, tau_max), x[i, d - 1] the weight of period d."""
-    import cvxpy as cp
-
-    where = "lp_recharging"
-    if inst.kind != "recharging":
-        raise ParamError(where, "inst", "a recharging instance", inst.kind)
-    d = np.arange(1, inst.tau_max + 1, dtype=float)
-    X = cp.Variable((inst.k, inst.tau_max), nonneg=True)
-    val = _solve(cp.sum(cp.multiply(inst.payoff / d, X)),
-                 [cp.sum(X, axis=1) <= 1, cp.sum(X @ (1.0 / d)) <= inst.m], where)
-    return LPResult(val, _clean(X.value, where), tuple(int(v) for v in d))
-
-
 def block_types(tau_max: int) -> list[tuple[int, int]]:
     """The block types (a, b), a, b = 1..tau_max, then (0, 0) standing for "play forever"."""
     return [(a, b) for a in range(1, tau_max + 1) for b in range(1, tau_max + 1)] + [(0, 0)]
 
 
-def lp_lsd_cycles(inst: Instance) -> LPResult:
-    """LP 6.2 (module docstring); x has shape (k, tau^2 + 1) over :func:`block_types`."""
-    import cvxpy as cp
-
-    where = "lp_lsd_cycles"
-    if inst.kind != "lsd":
-        raise ParamError(where, "inst", "an LSD instance", inst.kind)
-    tau, mu = inst.tau_max, inst.payoff
+def rate_time(inst: Instance, payoff=None) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """The coefficients shared by LP 6.1 and LP 6.2: both read max sum rate * x s.t. sum_c x[i, c] <= 1 and
+    sum x @ time <= m. Returns (rate (k, n_types), time (n_types,), labels) for the instance's model, with the
+    payoff table ``payoff`` (default the instance's; learners pass estimates)."""
+    mu = inst.payoff if payoff is None else np.asarray(payoff, float)
+    tau = inst.tau_max
+    if inst.kind == "recharging":
+        d = np.arange(1, tau + 1, dtype=float)
+        return mu / d, 1.0 / d, tuple(int(v) for v in d)
     types = block_types(tau)
     rate = np.zeros((inst.k, len(types)))
     time = np.zeros(len(types))
@@ -98,9 +86,49 @@ def lp_lsd_cycles(inst: Instance) -> LPResult:
         R = mu[:, lsd_column(b, tau)] + sum(mu[:, lsd_column(-min(j, tau), tau)] for j in range(1, a))
         rate[:, c] = R / (a + b)
         time[c] = a / (a + b)
-    X = cp.Variable((inst.k, len(types)), nonneg=True)
+    return rate, time, tuple(types)
+
+
+def _model_lp(inst: Instance, where: str) -> LPResult:
+    import cvxpy as cp
+
+    rate, time, labels = rate_time(inst)
+    X = cp.Variable(rate.shape, nonneg=True)
     val = _solve(cp.sum(cp.multiply(rate, X)), [cp.sum(X, axis=1) <= 1, cp.sum(X @ time) <= inst.m], where)
-    return LPResult(val, _clean(X.value, where), tuple(types))
+    return LPResult(val, _clean(X.value, where), labels)
+
+
+def lp_recharging(inst: Instance) -> LPResult:
+    """LP 6.1 (module docstring); x has shape (k, tau_max), x[i, d - 1] the weight of period d."""
+    if inst.kind != "recharging":
+        raise ParamError("lp_recharging", "inst", "a recharging instance", inst.kind)
+    return _model_lp(inst, "lp_recharging")
+
+
+def lp_lsd_cycles(inst: Instance) -> LPResult:
+    """LP 6.2 (module docstring); x has shape (k, tau^2 + 1) over :func:`block_types`."""
+    if inst.kind != "lsd":
+        raise ParamError("lp_lsd_cycles", "inst", "an LSD instance", inst.kind)
+    return _model_lp(inst, "lp_lsd_cycles")
+
+
+def lp_fast(inst: Instance, payoff=None) -> LPResult:
+    """The model's LP (6.1 or 6.2) for the payoff table ``payoff`` through scipy's HiGHS dual simplex directly
+    (a vertex solution; no cvxpy problem construction), for learners that re-solve it many times. Equal in
+    value to :func:`lp_value` (tested)."""
+    from scipy.optimize import linprog
+
+    rate, time, labels = rate_time(inst, payoff)
+    k, n = rate.shape
+    A = np.zeros((k + 1, k * n))
+    for i in range(k):
+        A[i, i * n:(i + 1) * n] = 1.0
+    A[k] = np.tile(time, k)
+    b = np.concatenate([np.ones(k), [float(inst.m)]])
+    res = linprog(-rate.ravel(), A_ub=A, b_ub=b, bounds=(0, None), method="highs-ds")
+    if res.status != 0:
+        raise RuntimeError(f"lp_fast: the LP solver returned status {res.status} ({res.message})")
+    return LPResult(float(-res.fun), _clean(res.x.reshape(k, n), "lp_fast"), labels)
 
 
 def lp_occupation(inst: Instance) -> LPResult:

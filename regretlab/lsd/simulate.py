@@ -20,7 +20,7 @@ from regretlab.core.validate import ParamError, check_array, check_choice, check
 
 from .models import Instance, action_masks
 
-__all__ = ["NOISES", "Scores", "OptResult", "as_masks", "score", "dp_opt", "check_schedule"]
+__all__ = ["NOISES", "Scores", "OptResult", "as_masks", "score", "score_rows", "dp_opt", "check_schedule"]
 
 NOISES = ("none", "bernoulli", "gaussian")
 DP_MAX_STATES = 2_000_000
@@ -122,9 +122,35 @@ def score(instances, schedules, *, inst_of=None, noise: str = "none", sigma: flo
     keys = counter_keys(check_int("seed", seed, low=0, where=where), check_int("cell", cell, low=0, where=where), B)
     payoff = np.stack([i.payoff for i in insts])
     init = np.stack([i.init for i in insts]).astype(np.int64)
+    empty = np.zeros((0, 0, 0))
     mc, oc, fin = score_schedules(payoff, init, first.next_play, first.next_idle, inst_of, s,
-                                  NOISES.index(noise), sigma, keys, ck)
+                                  NOISES.index(noise), sigma, keys, ck, False, empty, empty)
     return Scores(mc, oc, first.labels(fin), ck)
+
+
+def score_rows(inst: Instance, schedules, keys, checkpoints, *, noise: str = "none", sigma: float = 0.1,
+               collect: bool = False, start=None):
+    """Score (B, T, k) schedules on one instance with explicit per-row counter keys (B,) and start columns
+    (B, k) (default the instance's); returns (Scores, final columns (B, k), (counts, sums) (B, k, n_states) of
+    the realised rewards per (arm, state) when ``collect``, else None). Used by the learners, whose rows are
+    replicates keyed by their own SeedSequence."""
+    where = "score_rows"
+    s = check_schedule(inst, schedules, where)
+    B = s.shape[0]
+    keys = check_array("keys", keys, shape=(B,), dtype=np.uint64, where=where)
+    ck = check_array("checkpoints", checkpoints, ndim=1, dtype=np.int64, low=1, high=s.shape[1], where=where)
+    start = np.tile(inst.init, (B, 1)) if start is None else start
+    start = check_array("start", start, shape=(B, inst.k), dtype=np.int64, low=0, high=inst.n_states - 1,
+                        where=where)
+    from ._kernels import score_schedules
+
+    shape = (B, inst.k, inst.n_states) if collect else (0, 0, 0)
+    cnt, sums = np.zeros(shape), np.zeros(shape)
+    payoff = np.repeat(inst.payoff[None], B, axis=0)     # one start per row: row b is 'instance' b
+    mc, oc, fin = score_schedules(payoff, start, inst.next_play, inst.next_idle, np.arange(B), s,
+                                  NOISES.index(check_choice("noise", noise, NOISES, where=where)), sigma, keys, ck,
+                                  collect, cnt, sums)
+    return Scores(mc, oc, inst.labels(fin), ck), fin, ((cnt, sums) if collect else None)
 
 
 def joint_index(inst: Instance, cols=None) -> int:
