@@ -9,4 +9,5 @@ AREAS = (
     "regretlab.preference.experiments",
     "regretlab.adversarial_mdp.experiments",
     "regretlab.llm_bandits.experiments",
+    "regretlab.lsd.experiments",
 )

@@ -20,9 +20,6 @@ curve of each algorithm at the largest K. The slopes are also written next to th
 """
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import numpy as np
 
 from regretlab.core.registry import Choice, Float, Int, experiment, plotter
@@ -135,33 +132,11 @@ def run_regret(params: dict, seeds, backend: str) -> dict:
 # ---------------------------------------------------------------------------------------------------
 # The theorem plot
 
-def _top_decade(K: np.ndarray) -> np.ndarray:
-    """Columns with K >= K_max / 10 (at least the last three)."""
-    sel = np.flatnonzero(K >= K.max() / 10.0)
-    return sel if sel.size >= 3 else np.arange(max(0, K.size - 3), K.size)
-
-
 def slope_table(res, spec: dict) -> list[dict]:
-    """Per group (algorithm, ...): K grid, mean final regret, and the bootstrap log-log slope fit over the
-    top decade of K (``fit`` None with ``why`` when it cannot be formed: < 3 K values or non-positive mean)."""
-    from regretlab.core.plots import group_cells
-    from regretlab.core.stats import loglog_slope_bootstrap
+    """:func:`regretlab.core.plots.loglog_slope_table` of the final regret against K."""
+    from regretlab.core.plots import loglog_slope_table
 
-    rows = []
-    for label, cells in group_cells(res, spec, "K").items():
-        Ks = np.array([c["params"]["K"] for c in cells], dtype=float)
-        arrs = [res.cell(c["index"]) for c in cells]
-        R = min(a["regret"].size for a in arrs)
-        Y = np.stack([a["regret"][:R] for a in arrs], axis=1)
-        fit, why = None, ""
-        top = _top_decade(Ks)
-        try:
-            fit = loglog_slope_bootstrap(Ks[top], Y[:, top], rng=int(spec.get("bootstrap_seed", 0)))
-        except ParamError as e:
-            why = str(e)
-        rows.append({"label": label, "cells": cells, "arrays": arrs, "K": Ks, "Y": Y, "fit": fit, "why": why,
-                     "fit_K": Ks[top]})
-    return rows
+    return loglog_slope_table(res, spec, "K", "regret")
 
 
 @plotter("adversarial_mdp.regret_vs_K")
@@ -211,18 +186,7 @@ def plot_regret_vs_K(res, spec: dict, stem):
                     title=f"regret curves at K = {Kmax}")
         c.legend(fontsize=7)
     paths = list(save_figure(fig, stem))
-    csv_path = Path(f"{stem}.slopes.csv")
-    with csv_path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["group", "K_fitted", "slope", "ci_low", "ci_high", "n_boot_invalid", "mean_regret_at_Kmax",
-                    "note"])
-        for row in rows:
-            fit = row["fit"]
-            kfit = " ".join(f"{k:g}" for k in row["fit_K"])
-            mean_last = float(row["Y"][:, -1].mean())
-            if fit is None:
-                w.writerow([row["label"], kfit, "", "", "", "", f"{mean_last:.6g}", row["why"]])
-            else:
-                w.writerow([row["label"], kfit, f"{fit.slope:.4f}", f"{fit.ci_low:.4f}", f"{fit.ci_high:.4f}",
-                            fit.n_boot_invalid, f"{mean_last:.6g}", ""])
+    from regretlab.core.plots import write_slopes_csv
+
+    csv_path = write_slopes_csv(f"{stem}.slopes.csv", rows, "K")
     return paths + [csv_path]

@@ -22,7 +22,8 @@ from .plotting import make_figure, plot_curves, plot_points_with_fit, save_figur
 from .registry import get, get_plotter, plotter
 from .results import Results
 
-__all__ = ["cell_label", "draw_all", "group_cells"]
+__all__ = ["cell_label", "draw_all", "group_cells", "loglog_slope_table", "select_cells", "top_decade",
+           "write_slopes_csv"]
 
 
 def cell_label(params: dict, keys) -> str:
@@ -33,6 +34,11 @@ def _select(res: Results, spec: dict) -> list[dict]:
     where = spec.get("where", {})
     return [c for c in res.cells if all(c["params"].get(k) == v for k, v in where.items())
             and res.dir.npz_path(c["index"]).exists()]
+
+
+def select_cells(res: Results, spec: dict) -> list[dict]:
+    """The finished cells that pass the plot's ``where`` filter."""
+    return _select(res, spec)
 
 
 def group_cells(res: Results, spec: dict, by: str) -> dict:
@@ -47,6 +53,57 @@ def group_cells(res: Results, spec: dict, by: str) -> dict:
     for cs in out.values():
         cs.sort(key=lambda c: c["params"][by])
     return out
+
+
+def top_decade(x: np.ndarray) -> np.ndarray:
+    """Indices with x >= max(x) / 10 (at least the last three): the range a rate is fitted over."""
+    sel = np.flatnonzero(x >= x.max() / 10.0)
+    return sel if sel.size >= 3 else np.arange(max(0, x.size - 3), x.size)
+
+
+def loglog_slope_table(res: Results, spec: dict, by: str, output: str) -> list[dict]:
+    """Per group of cells (:func:`group_cells` along ``by``): the grid of ``by``, the (R, n) matrix of the
+    per-replicate scalar ``output``, and the replicate-bootstrap log-log slope over the top decade of ``by``
+    (``fit`` None with ``why`` when it cannot be formed: fewer than 3 points or a non-positive mean)."""
+    from .stats import loglog_slope_bootstrap
+    from .validate import ParamError
+
+    rows = []
+    for label, cells in group_cells(res, spec, by).items():
+        xs = np.array([c["params"][by] for c in cells], dtype=float)
+        arrs = [res.cell(c["index"]) for c in cells]
+        R = min(a[output].size for a in arrs)
+        Y = np.stack([np.asarray(a[output], float)[:R] for a in arrs], axis=1)
+        fit, why = None, ""
+        top = top_decade(xs)
+        try:
+            fit = loglog_slope_bootstrap(xs[top], Y[:, top], rng=int(spec.get("bootstrap_seed", 0)))
+        except ParamError as e:
+            why = str(e)
+        rows.append({"label": label, "cells": cells, "arrays": arrs, "K": xs, "x": xs, "Y": Y, "fit": fit,
+                     "why": why, "fit_K": xs[top], "fit_x": xs[top]})
+    return rows
+
+
+def write_slopes_csv(path, rows: list[dict], x_name: str = "K") -> Path:
+    """The slopes of :func:`loglog_slope_table` as CSV (group, fitted x values, slope and CI, mean at max x)."""
+    import csv
+
+    path = Path(path)
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["group", f"{x_name}_fitted", "slope", "ci_low", "ci_high", "n_boot_invalid",
+                    f"mean_at_{x_name}max", "note"])
+        for row in rows:
+            fit = row["fit"]
+            xfit = " ".join(f"{k:g}" for k in row["fit_x"])
+            mean_last = float(row["Y"][:, -1].mean())
+            if fit is None:
+                w.writerow([row["label"], xfit, "", "", "", "", f"{mean_last:.6g}", row["why"]])
+            else:
+                w.writerow([row["label"], xfit, f"{fit.slope:.4f}", f"{fit.ci_low:.4f}", f"{fit.ci_high:.4f}",
+                            fit.n_boot_invalid, f"{mean_last:.6g}", ""])
+    return path
 
 
 @plotter("curves")

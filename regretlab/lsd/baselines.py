@@ -26,7 +26,7 @@ from regretlab.core.validate import ParamError, check_int
 
 from .models import Instance, action_masks
 
-__all__ = ["greedy_schedule", "round_robin_best_j", "random_schedule"]
+__all__ = ["greedy_schedule", "round_robin_best_j", "round_robin_candidates", "random_schedule"]
 
 
 def greedy_schedule(inst: Instance, T: int) -> np.ndarray:
@@ -54,14 +54,20 @@ def round_robin_best_j(inst: Instance, T: int) -> tuple[np.ndarray, int]:
         raise ParamError(where, "inst.m", "1 (one play per round)", inst.m)
     from .simulate import score
 
+    cands = round_robin_candidates(inst, T)
+    vals = score(inst, cands).value
+    best = int(np.argmax(vals))
+    return cands[best], best + 1
+
+
+def round_robin_candidates(inst: Instance, T: int) -> np.ndarray:
+    """(k, T, k): candidate j - 1 cycles through the j arms with the best rested payoff (ties: lower index)."""
     rested = inst.payoff[:, -1]
     ranking = np.lexsort((np.arange(inst.k), -rested))
     cands = np.zeros((inst.k, T, inst.k), np.uint8)
     for j in range(1, inst.k + 1):
         cands[j - 1, np.arange(T), ranking[np.arange(T) % j]] = 1
-    vals = score(inst, cands).value
-    best = int(np.argmax(vals))
-    return cands[best], best + 1
+    return cands
 
 
 def random_schedule(inst: Instance, T: int, rng=None) -> np.ndarray:

@@ -145,6 +145,37 @@ def agnostic_index(inst: Instance, policy: str, T: int, state, key: int, noise: 
     return cms, cos, arms
 
 
+def dp_value(inst: Instance, T: int) -> float:
+    """OPT(T) by backward induction over the joint states written as plain loops, in the kernel's order (arm a
+    the digit of weight n_states^a; actions in :func:`action_masks` order; rewards summed over arms in index
+    order), so the value agrees with :func:`regretlab.lsd.dp_opt` exactly."""
+    k, n = inst.k, inst.n_states
+    acts = action_masks(inst)
+    nX = n ** k
+    V = [0.0] * nX
+    for _ in range(T):
+        W = [0.0] * nX
+        for x in range(nX):
+            best = -1.0
+            for act in acts:
+                r, y, w = 0.0, 0, 1
+                for a in range(k):
+                    col = (x // w) % n
+                    if act[a]:
+                        r += float(inst.payoff[a, col])
+                        y += int(inst.next_play[col]) * w
+                    else:
+                        y += int(inst.next_idle[col]) * w
+                    w *= n
+                v = r + V[y]
+                if v > best:
+                    best = v
+            W[x] = best
+        V = W
+    x0 = sum(int(c) * n ** a for a, c in enumerate(inst.init))
+    return V[x0]
+
+
 def brute_force_opt(inst: Instance, T: int):
     """max over every sequence of T allowed masks of the sum of means, and one maximiser (tiny cases)."""
     best, arg = -1.0, None
@@ -155,5 +186,6 @@ def brute_force_opt(inst: Instance, T: int):
     return best, arg
 
 
-__all__ = ["action_masks", "agnostic_index", "brute_force_opt", "next_state", "run_requests", "score_schedule",
+__all__ = ["action_masks", "agnostic_index", "brute_force_opt", "dp_value", "next_state", "run_requests",
+           "score_schedule",
            "lsd_state"]
