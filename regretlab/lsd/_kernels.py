@@ -336,3 +336,41 @@ def agnostic_index(payoff, start, next_play, next_idle, policy, T, states, keys,
         _agnostic_row(payoff, final[b], next_play, next_idle, policy, T, states[b], np.uint64(keys[b]), noise,
                       sigma, ckpts, zx, zf, mean_cum[b], obs_cum[b])
     return mean_cum, obs_cum, final
+
+
+@njit(cache=True)
+def gain_bounds(payoff, next_play, next_idle, actions, iters, mix):
+    """Bounds on the optimal long-run reward per round rho* by value iteration on the aperiodic transform
+    (W_{n+1}(x) = (1 - mix) W_n(x) + mix max_A [r(x, A) + W_n(next(x, A))], whose gain is mix rho*): after
+    ``iters`` sweeps, min_x / max_x of (W_{n+1} - W_n) / mix bracket rho* (the span bounds of undiscounted value
+    iteration). Returns (lower, upper)."""
+    k, nS = payoff.shape
+    nX = nS ** k
+    pw = np.empty(k, np.int64)
+    p = 1
+    for a in range(k):
+        pw[a] = p
+        p *= nS
+    W = np.zeros(nX)
+    Wn = np.zeros(nX)
+    nA = actions.shape[0]
+    lo = 0.0
+    hi = 0.0
+    for _ in range(iters):
+        lo = np.inf
+        hi = -np.inf
+        for x in range(nX):
+            best = -1.0
+            for j in range(nA):
+                r, y = _step_joint(x, actions[j], k, nS, next_play, next_idle, payoff, pw)
+                v = r + W[y]
+                if v > best:
+                    best = v
+            Wn[x] = (1.0 - mix) * W[x] + mix * best
+            diff = Wn[x] - W[x]
+            lo = min(lo, diff)
+            hi = max(hi, diff)
+        base = Wn[0]
+        for x in range(nX):          # relative values: keeps the numbers bounded, the differences unchanged
+            W[x] = Wn[x] - base
+    return lo / mix, hi / mix

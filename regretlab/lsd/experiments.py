@@ -24,6 +24,7 @@ references; R_LP / T; ``<stem>.slopes.csv``).
 from __future__ import annotations
 
 import csv
+import functools
 import math
 from pathlib import Path
 
@@ -224,6 +225,7 @@ LEARN_PARAMS = dict(COMMON, **{
     "noise": Choice("bernoulli", "reward noise", choices=("bernoulli", "gaussian", "none")),
     "draws": Int(16, "plan draws averaged in etc_lp's commit phase and in the FI counterpart", low=1),
     "monotone": Bool(True, "etc_lp: project the estimates on the monotone cone before the LP"),
+    "block": Int(3, "isi_combucb1 / combucb1: the block parameter d (blocks of d + 1 / d rounds)", low=1),
     "n_checkpoints": Int(12, "log-spaced checkpoints of the regret curves", low=2),
 })
 LEARN_PARAMS["k"] = Int(5, "number of arms", low=1, high=50)
@@ -242,6 +244,13 @@ LEARN_OUTPUTS = {
 }
 
 
+def _check_learning(p: dict) -> None:
+    _check_model(p, "lsd.learning")
+    if p["algorithm"] in ("isi_combucb1", "combucb1") and p["model"] != "recharging":
+        raise ParamError("lsd.learning", "algorithm", "etc_lp|ucb_lp_phased|ucb1|thompson for model = lsd (the "
+                         "[LCCG22] block learners are written for recharging instances)", p["algorithm"])
+
+
 def learning_instance(p: dict, seed: int):
     return make_instance(p, _instance_rng(seed, (1 << 20) + p["instance"]))
 
@@ -254,7 +263,7 @@ def learning_instance(p: dict, seed: int):
     outputs=LEARN_OUTPUTS,
     curves={"regret_fi_curve": "checkpoints", "regret_lp_curve": "checkpoints"},
     cite=("FGPZ23", "PCS22"),
-    check=lambda p: _check_model(p, "lsd.learning"),
+    check=lambda p: _check_learning(p),
     backends=("numba", "python"),
 )
 def run_learning(params: dict, seeds, backend: str) -> dict:
@@ -266,7 +275,7 @@ def run_learning(params: dict, seeds, backend: str) -> dict:
     inst = learning_instance(p, seeds.seed)
     ck = log_checkpoints(p["T"], p["n_checkpoints"])
     res = learn(inst, p["algorithm"], p["T"], seeds.keys, ck, states=seeds.states, noise=p["noise"], crs=p["crs"],
-                monotone=p["monotone"], draws=p["draws"], backend=backend)
+                monotone=p["monotone"], draws=p["draws"], block=p["block"], backend=backend)
     fi = full_information(inst, p["T"], seeds.keys, ck, crs=p["crs"], draws=p["draws"])
     lp = lp_value(inst).value
     r_fi = fi - res.reward
@@ -291,8 +300,11 @@ PAPER_PARAMS = {
     "idle_allowed": Bool(False, "whether a round may play nothing ([LCCG22]'s protocol: no)"),
     "noise": Choice("bernoulli", "reward noise of the learners", choices=("bernoulli", "none")),
     "draws": Int(16, "plan draws averaged for the roundings and etc_lp's commit phase", low=1),
+    "block": Int(0, "isi_combucb1 / combucb1 block parameter d (0: the [LCCG22] code's, 3 for section4 and 10 "
+                 "for supplementary)", low=0),
     "n_checkpoints": Int(30, "log-spaced checkpoints of the reward curve", low=2),
 }
+PAPER_BLOCK = {"section4": 3, "supplementary": 10}
 
 PAPER_OUTPUTS = {
     "reward": "(R,) cumulative sum of means at T",
@@ -300,7 +312,16 @@ PAPER_OUTPUTS = {
     "reward_curve": "(R, C) cumulative sum of means at the checkpoints",
     "checkpoints": "(C,) round counts",
     "lp_rate": "() LP* of the instance (LP 6.1)",
+    "rho": "() rho*, the optimal long-run rate (value-iteration span bounds, width <= 1e-7; their midpoint)",
 }
+
+
+@functools.lru_cache(maxsize=8)
+def _paper_rho(name: str, idle: bool) -> float:
+    from .simulate import long_run_rate
+
+    lo, hi = long_run_rate(PAPER_INSTANCES[name](idle_allowed=idle), tol=1e-7)
+    return 0.5 * (lo + hi)
 
 
 def _check_paper(p: dict) -> None:
@@ -347,9 +368,9 @@ def run_paper(params: dict, seeds, backend: str) -> dict:
         curve = np.stack(rows)
     else:
         curve = learn(inst, pol, T, seeds.keys, ck, states=seeds.states, noise=p["noise"], draws=p["draws"],
-                      backend=backend).reward
+                      block=p["block"] or PAPER_BLOCK[p["instance"]], backend=backend).reward
     return {"reward": curve[:, -1], "rate": curve[:, -1] / T, "reward_curve": curve, "checkpoints": ck,
-            "lp_rate": np.float64(lp.value)}
+            "lp_rate": np.float64(lp.value), "rho": np.float64(_paper_rho(p["instance"], p["idle_allowed"]))}
 
 
 # -------------------------------------------------------------------------------------------------- plots

@@ -18,6 +18,8 @@ Algorithms (``ALGORITHMS``), all with m = 1:
   the planner is redrawn for the epoch.
 - ``ucb1`` and ``thompson`` (Bernoulli-Beta): state-agnostic comparators over arms (the project's standard
   baselines); they settle on one arm and have linear regret on recharging instances.
+- ``isi_combucb1`` and ``combucb1``: the block learners of [LCCG22] (recharging only; :mod:`.combucb`), with
+  the block parameter ``block`` = d.
 
 Regret (pseudo-regret: sums of means even with noisy rewards), per replicate and checkpoint t:
 
@@ -45,7 +47,7 @@ from .simulate import NOISES
 __all__ = ["ALGORITHMS", "ALPHA", "LearnResult", "default_planner", "etc_n0", "exploration_pass", "learn",
            "monotone_projection", "full_information"]
 
-ALGORITHMS = ("etc_lp", "ucb_lp_phased", "ucb1", "thompson")
+ALGORITHMS = ("etc_lp", "ucb_lp_phased", "ucb1", "thompson", "isi_combucb1", "combucb1")
 ALPHA = 1.0 - 1.0 / math.e
 
 
@@ -169,7 +171,7 @@ def full_information(inst: Instance, T: int, keys, checkpoints, *, planner: str 
 
 def learn(inst: Instance, algorithm: str, T: int, keys, checkpoints, *, states=None, noise: str = "bernoulli",
           sigma: float = 0.1, planner: str | None = None, crs: str = "fair", monotone: bool = True,
-          draws: int = 1, backend: str = "numba") -> LearnResult:
+          draws: int = 1, block: int = 3, backend: str = "numba") -> LearnResult:
     """Run ``algorithm`` for T rounds on each replicate (one counter key each; ``states``: the xoshiro states
     for Thompson sampling, (R, 4) uint64). backend ``python`` runs ucb1 / thompson through the plain-Python
     twin (the LP-based learners share the Numba rounding kernel in both).
@@ -193,6 +195,11 @@ def learn(inst: Instance, algorithm: str, T: int, keys, checkpoints, *, states=N
     planner = planner or default_planner(inst)
     R = keys.size
     curve = _Curve(R, ck)
+    if algorithm in ("isi_combucb1", "combucb1"):
+        from .combucb import run_block_learner
+
+        mc, oc = run_block_learner(inst, algorithm, T, keys, ck, d=block, noise=noise)
+        return LearnResult(mc, oc, ck, 0, 0)
     if algorithm in ("ucb1", "thompson"):
         return _agnostic(inst, algorithm, T, keys, states, ck, noise, sigma, curve, backend)
     cnt = np.zeros((R, inst.k, inst.n_states))

@@ -20,7 +20,8 @@ from regretlab.core.validate import ParamError, check_array, check_choice, check
 
 from .models import Instance, action_masks
 
-__all__ = ["NOISES", "Scores", "OptResult", "as_masks", "score", "score_rows", "dp_opt", "check_schedule"]
+__all__ = ["NOISES", "Scores", "OptResult", "as_masks", "score", "score_rows", "dp_opt", "check_schedule",
+           "long_run_rate"]
 
 NOISES = ("none", "bernoulli", "gaussian")
 DP_MAX_STATES = 2_000_000
@@ -63,13 +64,17 @@ def as_masks(inst: Instance, actions, where: str = "as_masks") -> np.ndarray:
 
 def check_schedule(inst: Instance, sched, where: str = "score") -> np.ndarray:
     """A (B, T, k) or (T, k) 0/1 play-mask array that respects the play rule, as uint8 (B, T, k)."""
-    s = check_array("schedule", sched, dtype=np.int64, low=0, high=1, where=where)
+    raw = np.asarray(sched) if isinstance(sched, np.ndarray) else None
+    if raw is not None and raw.dtype in (np.uint8, np.bool_) and (raw.size == 0 or int(raw.max()) <= 1):
+        s = raw.view(np.uint8)          # the kernels' own layout: checked in place, no int64 copy
+    else:
+        s = check_array("schedule", sched, dtype=np.int64, low=0, high=1, where=where)
     if s.ndim == 2:
         s = s[None]
     if s.ndim != 3 or s.shape[2] != inst.k or s.shape[1] < 1:
         raise ParamError(where, "schedule", f"a (B, T, k = {inst.k}) or (T, k) array of 0/1 play masks, T >= 1",
                          f"shape {np.shape(sched)}")
-    n = s.sum(axis=2)
+    n = s.sum(axis=2, dtype=np.int64)
     lo = 0 if inst.idle_allowed else inst.m
     bad = np.argwhere((n < lo) | (n > inst.m))
     if bad.size:
@@ -77,7 +82,7 @@ def check_schedule(inst: Instance, sched, where: str = "score") -> np.ndarray:
         rule = f"at most {inst.m}" if inst.idle_allowed else f"exactly {inst.m}"
         raise ParamError(where, f"schedule[{b}, {t}]", f"a round with {rule} plays (idle_allowed = "
                          f"{inst.idle_allowed})", f"{int(n[b, t])} plays")
-    return s.astype(np.uint8)
+    return np.ascontiguousarray(s, dtype=np.uint8)
 
 
 def _stack(insts, where):
@@ -175,3 +180,27 @@ def dp_opt(inst: Instance, T: int, *, schedule: bool = True) -> OptResult:
     x0 = joint_index(inst)
     sched = dp_schedule(inst.payoff, inst.next_play, inst.next_idle, acts, pol, x0) if schedule else None
     return OptResult(float(V[x0]), sched, V)
+
+
+def long_run_rate(inst: Instance, *, tol: float = 1e-9, max_iters: int = 100_000, mix: float = 0.5):
+    """Bounds (lower, upper) on rho*, the optimal long-run reward per round (spec §5: the maximum mean cycle of
+    the joint-state graph), by value iteration on the aperiodic transform with span bounds (kernel
+    :func:`regretlab.lsd._kernels.gain_bounds`); iterates until upper - lower <= tol or max_iters. rho* does
+    not depend on the start (every joint state is reachable from every other within tau_max rounds)."""
+    where = "long_run_rate"
+    tol = check_float("tol", tol, low=0.0, low_open=True, where=where)
+    max_iters = check_int("max_iters", max_iters, low=1, where=where)
+    mix = check_float("mix", mix, low=0.0, high=1.0, low_open=True, high_open=True, where=where)
+    nX = inst.n_states ** inst.k
+    if nX > DP_MAX_STATES:
+        raise ParamError(where, "inst", f"an instance with n_states^k <= {DP_MAX_STATES} joint states",
+                         f"{inst.n_states}^{inst.k} = {nX}")
+    from ._kernels import gain_bounds
+
+    acts = np.array(action_masks(inst), np.uint8)
+    it = 64
+    while True:
+        lo, hi = gain_bounds(inst.payoff, inst.next_play, inst.next_idle, acts, it, mix)
+        if hi - lo <= tol or it >= max_iters:
+            return float(lo), float(hi)
+        it = min(4 * it, max_iters)

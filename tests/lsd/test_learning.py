@@ -72,13 +72,14 @@ def test_etc_with_exact_estimates_commits_to_the_full_information_plan(kind):
     assert np.isclose(lp_fast(inst).value, lp_value(inst).value, atol=1e-9)
 
 
-@pytest.mark.parametrize("algorithm", ["etc_lp", "ucb_lp_phased", "ucb1", "thompson"])
+@pytest.mark.parametrize("algorithm", ["etc_lp", "ucb_lp_phased", "ucb1", "thompson", "isi_combucb1", "combucb1"])
 def test_replicates_do_not_depend_on_the_chunking(algorithm):
     inst = _inst("recharging", seed=4)
     keys, st = counter_keys(1, 2, 6), replicate_states(1, 2, 6)
     ck = np.array([50, 400])
-    whole = learn(inst, algorithm, 400, keys, ck, states=st)
-    part = learn(inst, algorithm, 400, keys[3:], ck, states=st[3:])
+    inst = inst.with_(idle_allowed=False) if "combucb" in algorithm else inst
+    whole = learn(inst, algorithm, 400, keys, ck, states=st, block=2)
+    part = learn(inst, algorithm, 400, keys[3:], ck, states=st[3:], block=2)
     assert np.array_equal(whole.reward[3:], part.reward)
     assert np.all(np.diff(whole.reward, axis=1) >= 0)
     assert np.all(whole.reward[:, -1] <= L.dp_opt(inst, 400, schedule=False).value + 1e-9)
@@ -113,3 +114,29 @@ def test_learning_refuses_bad_input():
     with pytest.raises(L.models.ParamError, match="checkpoints"):
         learn(inst, "etc_lp", 10, keys, [11])
     assert etc_n0(inst, 1000, 30) >= 1
+
+
+def test_block_objectives_by_hand():
+    """isi_combucb1 values only non-first pulls at their in-block delay; combucb1 values a first pull at the
+    cap d (spec §8 item 3)."""
+    from regretlab.lsd.combucb import block_objective
+
+    seqs, M = block_objective(2, 2, "isi_combucb1")
+    row = {tuple(s): m for s, m in zip(seqs.tolist(), M)}
+    assert np.array_equal(row[(0, 1, 0)], [0, 1, 0, 0])          # arm 0 again after 2 rounds
+    assert np.array_equal(row[(1, 1, 1)], [0, 0, 2, 0])          # arm 1 twice at delay 1
+    assert np.array_equal(row[(0, 1, 1)], [0, 0, 1, 0])
+    seqs, M = block_objective(2, 2, "combucb1")
+    row = {tuple(s): m for s, m in zip(seqs.tolist(), M)}
+    assert np.array_equal(row[(0, 0)], [1, 1, 0, 0]) and np.array_equal(row[(0, 1)], [0, 1, 0, 1])
+
+
+def test_isi_combucb1_escapes_the_greedy_trap_on_the_supplementary_instance():
+    """[LCCG22]'s supplementary instance: greedy earns 0.05-0.06 per round; isi_combucb1 (d = 10) learns to
+    alternate and earns far more, below OPT's 0.5."""
+    inst = L.lccg22_supplementary()
+    keys = counter_keys(2022, 0, 6)
+    rate = learn(inst, "isi_combucb1", 3300, keys, np.array([3300]), block=10).reward[:, 0] / 3300
+    assert np.all(rate > 0.2) and np.all(rate <= 0.5 + 1e-12)
+    with pytest.raises(L.models.ParamError, match="block"):
+        learn(L.lccg22_section4(), "isi_combucb1", 10, keys, [10], block=9)
