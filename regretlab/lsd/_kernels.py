@@ -91,6 +91,17 @@ def _step_joint(x, act, k, nS, next_play, next_idle, payoff, pw):
 
 
 @njit(cache=True)
+def _radix_powers(k, nS):
+    """nS^a for a = 0..k-1: the digit weights of the joint-state index."""
+    pw = np.empty(k, np.int64)
+    p = 1
+    for a in range(k):
+        pw[a] = p
+        p *= nS
+    return pw
+
+
+@njit(cache=True)
 def dp_backward(payoff, next_play, next_idle, actions, T, store):
     """Backward induction over joint states (mixed radix nS^k, arm a the digit of weight nS^a).
 
@@ -99,11 +110,7 @@ def dp_backward(payoff, next_play, next_idle, actions, T, store):
     """
     k, nS = payoff.shape
     nX = nS ** k
-    pw = np.empty(k, np.int64)
-    p = 1
-    for a in range(k):
-        pw[a] = p
-        p *= nS
+    pw = _radix_powers(k, nS)
     V = np.zeros(nX)
     Vn = np.empty(nX)
     pol = np.zeros((T if store else 0, nX if store else 0), np.int32)
@@ -130,11 +137,7 @@ def dp_schedule(payoff, next_play, next_idle, actions, pol, x0):
     """Forward pass through the argmax table: the optimal play masks (T, k) from joint state x0."""
     k, nS = payoff.shape
     T = pol.shape[0]
-    pw = np.empty(k, np.int64)
-    p = 1
-    for a in range(k):
-        pw[a] = p
-        p *= nS
+    pw = _radix_powers(k, nS)
     out = np.zeros((T, k), np.uint8)
     x = x0
     for t in range(T):
@@ -346,11 +349,7 @@ def gain_bounds(payoff, next_play, next_idle, actions, iters, mix):
     iteration). Returns (lower, upper)."""
     k, nS = payoff.shape
     nX = nS ** k
-    pw = np.empty(k, np.int64)
-    p = 1
-    for a in range(k):
-        pw[a] = p
-        p *= nS
+    pw = _radix_powers(k, nS)
     W = np.zeros(nX)
     Wn = np.zeros(nX)
     nA = actions.shape[0]
