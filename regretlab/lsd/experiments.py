@@ -183,7 +183,7 @@ def _planner_values(inst, p, key: int, backend: str, lp) -> np.ndarray:
 
 @experiment(
     "lsd.ratio",
-    summary="Approximation ratio E[planner] / OPT (DP) on random small recharging / LSD instances",
+    summary="Approximation ratio E(planner value) / OPT (exact DP) on random small recharging / LSD instances",
     params=RATIO_PARAMS,
     small={"k": 2, "tau_max": 2, "T": 8, "draws": 4},
     outputs=RATIO_OUTPUTS,
@@ -192,6 +192,9 @@ def _planner_values(inst, p, key: int, backend: str, lp) -> np.ndarray:
     backends=("numba", "python"),
 )
 def run_ratio(params: dict, seeds, backend: str) -> dict:
+    """Each replicate is one random instance (the same instances for every planner of a sweep): the planner's
+    mean value over ``draws`` rounding draws, OPT(T) by exact DP, LP*, and whether the planner's proven
+    (1 - 1/e) T LP* floor applies and is met (spec §11 figures 1-2)."""
     from . import reference
     from .relaxations import lp_value
     from .simulate import dp_opt
@@ -267,6 +270,9 @@ def learning_instance(p: dict, seed: int):
     backends=("numba", "python"),
 )
 def run_learning(params: dict, seeds, backend: str) -> dict:
+    """Each replicate is one run of the learner on the cell's instance (``instance``, shared by all cells):
+    R_FI against the rounding run with the true payoffs (same plan draws) and R_LP = (1 - 1/e) t LP* - ALG(t),
+    at log-spaced checkpoints (spec §8, §11 figure 3)."""
     from regretlab.core.stats import log_checkpoints
 
     from .relaxations import lp_value
@@ -342,6 +348,8 @@ def _check_paper(p: dict) -> None:
     backends=("numba", "python"),
 )
 def run_paper(params: dict, seeds, backend: str) -> dict:
+    """The [LCCG22] instances (all arms start at delay 1): cumulative sum of means of the exact optimum, the
+    baselines, the rounding or a learner, with LP* and rho* of the instance (spec §10, §11 figure 4)."""
     from regretlab.core.stats import log_checkpoints
 
     from .baselines import greedy_schedule, round_robin_best_j

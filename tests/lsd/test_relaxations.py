@@ -63,3 +63,17 @@ def test_lp_solutions_are_feasible():
     assert np.all(x.sum(axis=1) <= 1 + 1e-9) and (x / np.arange(1, 6)).sum() <= 2 + 1e-9
     y = lp_lsd_cycles(L.random_lsd(3, 3, rng=3)).x
     assert np.all(y.sum(axis=1) <= 1 + 1e-9)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_vertex_solutions_have_at_most_k_plus_one_nonzeros_and_lp_fast_agrees(seed):
+    """Spec §12.9: LP 6.1 / 6.2 have k + 1 constraints, so a vertex (HiGHS dual simplex, lp_fast) has at most
+    k + 1 nonzeros: at most one arm is fractional. lp_fast and the cvxpy LP agree in value."""
+    from regretlab.lsd.relaxations import lp_fast, lp_value
+
+    inst = (L.random_recharging(2 + seed % 4, 2 + seed % 5, ("monotone", "concave", "blocking")[seed % 3], rng=seed)
+            if seed % 2 else L.random_lsd(2 + seed % 3, 2 + seed % 3, ("monotone_full", "parametric",
+                                                                           "seasonal")[seed % 3], rng=seed))
+    fast = lp_fast(inst)
+    assert np.count_nonzero(fast.x > 1e-9) <= inst.k + 1
+    assert fast.value == pytest.approx(lp_value(inst).value, abs=1e-8)
