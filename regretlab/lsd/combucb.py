@@ -9,8 +9,9 @@ text was not at hand, so the constants below are the code's as the spec reports 
   that maximises the sum of the indices of its **non-first** pulls, the delay of a non-first pull being the
   number of rounds since the same arm's previous pull inside the block (1..d); an arm's first pull in the
   block earns 0 in the objective, its reward is collected but not used to update the statistics.
-- ``combucb1``: blocks of d rounds, every pull counted; a first pull in the block is valued at delay d (the
-  cap) and its reward recorded at min(actual delay, d); statistics live on delays 1..d.
+- ``combucb1``: blocks of d rounds, every pull counted; a first pull of arm i at block position j is valued
+  at its actual delay min(s_i + j, d) (s_i the arm's delay at the block start; the code's ``get_Mx_rwd``),
+  every reward is recorded at min(actual delay, d); statistics live on delays 1..d.
 
 [LCCG22] compute the block with an LP relaxation plus sequential fixing (cvxopt); here the block is chosen by
 exact enumeration of the k^L sequences (k^L <= ``MAX_SEQUENCES``), so the planner is exact where theirs
@@ -38,23 +39,25 @@ BLOCK_LEARNERS = ("isi_combucb1", "combucb1")
 MAX_SEQUENCES = 200_000
 
 
-def block_objective(k: int, d: int, variant: str) -> tuple[np.ndarray, np.ndarray]:
-    """(sequences (S, L) int, M (S, k d)): M[s, i d + (delay - 1)] counts the pulls of sequence s that the
-    variant values at (arm i, delay); L = d + 1 for isi_combucb1 (non-first pulls only), d for combucb1 (first
-    pulls at delay d)."""
+def block_objective(k: int, d: int, variant: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sequences (S, L) int, M (S, k d), F (S, k, L)): M[s, i d + (delay - 1)] counts the non-first pulls of
+    sequence s at (arm i, in-block delay); F[s, i, j] = 1 where arm i's first pull in the block is at position j
+    (valued by combucb1 at the arm's actual delay, by isi_combucb1 at 0). L = d + 1 for isi_combucb1, d for
+    combucb1."""
     L = d + 1 if variant == "isi_combucb1" else d
     seqs = np.array(list(itertools.product(range(k), repeat=L)), dtype=np.int64)
     M = np.zeros((seqs.shape[0], k * d))
+    F = np.zeros((seqs.shape[0], k, L))
     for s, seq in enumerate(seqs):
         last: dict[int, int] = {}
         for j, a in enumerate(seq):
             a = int(a)
             if a in last:
                 M[s, a * d + (j - last[a]) - 1] += 1.0
-            elif variant == "combucb1":
-                M[s, a * d + d - 1] += 1.0
+            else:
+                F[s, a, j] = 1.0
             last[a] = j
-    return seqs, M
+    return seqs, M, F
 
 
 def run_block_learner(inst: Instance, variant: str, T: int, keys, checkpoints, *, d: int, noise: str = "bernoulli"):
@@ -70,7 +73,8 @@ def run_block_learner(inst: Instance, variant: str, T: int, keys, checkpoints, *
     if k ** L > MAX_SEQUENCES:
         raise ParamError(where, "block", f"a block with k^L <= {MAX_SEQUENCES} sequences (exact enumeration)",
                          f"k = {k}, L = {L}: {k ** L}")
-    seqs, M = block_objective(k, d, variant)
+    seqs, M, F = block_objective(k, d, variant)
+    pos = np.arange(L)
     keys = np.asarray(keys, np.uint64)
     R = keys.size
     ck = np.asarray(checkpoints, np.int64)
@@ -88,7 +92,12 @@ def run_block_learner(inst: Instance, variant: str, T: int, keys, checkpoints, *
     while t < T:
         lt = math.log(max(t, 1))
         U = np.where(n > 0, sm / np.maximum(n, 1) + np.sqrt(1.5 * lt / np.maximum(n, 1)), unseen)
-        choice = seqs[np.argmax(U @ M.T, axis=1)]              # (R, L): first maximiser per replicate
+        obj = U @ M.T
+        if variant == "combucb1":      # first pulls at their actual delay min(s_i + j, d)
+            cap = np.minimum(delay[:, :, None] + pos[None, None, :], d) - 1          # (R, k, L)
+            G = np.take_along_axis(U.reshape(R, k, d), cap, axis=2)
+            obj = obj + np.einsum("sij,rij->rs", F, G)
+        choice = seqs[np.argmax(obj, axis=1)]                  # (R, L): first maximiser per replicate
         first = np.ones((R, k), bool)
         for j in range(L):
             if t >= T:

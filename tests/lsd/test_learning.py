@@ -117,18 +117,18 @@ def test_learning_refuses_bad_input():
 
 
 def test_block_objectives_by_hand():
-    """isi_combucb1 values only non-first pulls at their in-block delay; combucb1 values a first pull at the
-    cap d (spec §8 item 3)."""
+    """Non-first pulls at their in-block delay, first pulls marked by position (isi_combucb1 values them 0,
+    combucb1 at the arm's actual delay; spec §8 item 3)."""
     from regretlab.lsd.combucb import block_objective
 
-    seqs, M = block_objective(2, 2, "isi_combucb1")
-    row = {tuple(s): m for s, m in zip(seqs.tolist(), M)}
-    assert np.array_equal(row[(0, 1, 0)], [0, 1, 0, 0])          # arm 0 again after 2 rounds
-    assert np.array_equal(row[(1, 1, 1)], [0, 0, 2, 0])          # arm 1 twice at delay 1
-    assert np.array_equal(row[(0, 1, 1)], [0, 0, 1, 0])
-    seqs, M = block_objective(2, 2, "combucb1")
-    row = {tuple(s): m for s, m in zip(seqs.tolist(), M)}
-    assert np.array_equal(row[(0, 0)], [1, 1, 0, 0]) and np.array_equal(row[(0, 1)], [0, 1, 0, 1])
+    seqs, M, F = block_objective(2, 2, "isi_combucb1")
+    row = {tuple(s): (m, f) for s, m, f in zip(seqs.tolist(), M, F)}
+    assert np.array_equal(row[(0, 1, 0)][0], [0, 1, 0, 0])       # arm 0 again after 2 rounds
+    assert np.array_equal(row[(1, 1, 1)][0], [0, 0, 2, 0])       # arm 1 twice at delay 1
+    assert np.array_equal(row[(0, 1, 1)][1], [[1, 0, 0], [0, 1, 0]])
+    seqs, M, F = block_objective(2, 2, "combucb1")
+    row = {tuple(s): (m, f) for s, m, f in zip(seqs.tolist(), M, F)}
+    assert np.array_equal(row[(0, 0)][0], [1, 0, 0, 0]) and np.array_equal(row[(0, 0)][1], [[1, 0], [0, 0]])
 
 
 def test_isi_combucb1_escapes_the_greedy_trap_on_the_supplementary_instance():
