@@ -93,7 +93,7 @@ def write_slopes_csv(path, rows: list[dict], x_name: str = "K") -> Path:
     with path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["group", f"{x_name}_fitted", "slope", "ci_low", "ci_high", "n_boot_invalid",
-                    f"mean_at_{x_name}max", "note"])
+                    f"mean_regret_at_{x_name}max", "note"])
         for row in rows:
             fit = row["fit"]
             xfit = " ".join(f"{k:g}" for k in row["fit_x"])

@@ -342,11 +342,11 @@ def agnostic_index(payoff, start, next_play, next_idle, policy, T, states, keys,
 
 
 @njit(cache=True)
-def gain_bounds(payoff, next_play, next_idle, actions, iters, mix):
+def gain_bounds(payoff, next_play, next_idle, actions, iters, mix, tol):
     """Bounds on the optimal long-run reward per round rho* by value iteration on the aperiodic transform
     (W_{n+1}(x) = (1 - mix) W_n(x) + mix max_A [r(x, A) + W_n(next(x, A))], whose gain is mix rho*): after
-    ``iters`` sweeps, min_x / max_x of (W_{n+1} - W_n) / mix bracket rho* (the span bounds of undiscounted value
-    iteration). Returns (lower, upper)."""
+    each sweep, min_x / max_x of (W_{n+1} - W_n) / mix bracket rho* (the span bounds of undiscounted value
+    iteration). Stops when upper - lower <= tol or after ``iters`` sweeps. Returns (lower, upper, sweeps)."""
     k, nS = payoff.shape
     nX = nS ** k
     pw = _radix_powers(k, nS)
@@ -355,7 +355,9 @@ def gain_bounds(payoff, next_play, next_idle, actions, iters, mix):
     nA = actions.shape[0]
     lo = 0.0
     hi = 0.0
+    done = 0
     for _ in range(iters):
+        done += 1
         lo = np.inf
         hi = -np.inf
         for x in range(nX):
@@ -372,4 +374,6 @@ def gain_bounds(payoff, next_play, next_idle, actions, iters, mix):
         base = Wn[0]
         for x in range(nX):          # relative values: keeps the numbers bounded, the differences unchanged
             W[x] = Wn[x] - base
-    return lo / mix, hi / mix
+        if (hi - lo) / mix <= tol:
+            break
+    return lo / mix, hi / mix, done

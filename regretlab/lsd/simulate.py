@@ -198,9 +198,5 @@ def long_run_rate(inst: Instance, *, tol: float = 1e-9, max_iters: int = 100_000
     from ._kernels import gain_bounds
 
     acts = np.array(action_masks(inst), np.uint8)
-    it = 64
-    while True:
-        lo, hi = gain_bounds(inst.payoff, inst.next_play, inst.next_idle, acts, it, mix)
-        if hi - lo <= tol or it >= max_iters:
-            return float(lo), float(hi)
-        it = min(4 * it, max_iters)
+    lo, hi, _ = gain_bounds(inst.payoff, inst.next_play, inst.next_idle, acts, max_iters, mix, tol)
+    return float(lo), float(hi)
