@@ -33,6 +33,16 @@ id                                         environment (default kwargs; every on
                                            max_steps 100, uniform start
 ``regretlab/DeliveryCorridor-v0``          ``DeliveryGridworldEnv`` on the 4x1 corridor (goal, blank,
                                            blank, sheep; specs/regret-preference.md §7)
+``regretlab/RechargingBandit-v0``          ``RechargingBanditEnv(p, horizon, d0, idle_allowed, noise, sigma)``;
+                                           default k 3, tau_max 4 (``DEFAULT_RECHARGING_P``), start at
+                                           tau_max, idling allowed, Bernoulli, horizon 100
+``regretlab/LSDBandit-v0``                 ``LSDBanditEnv(mu, horizon, s0, idle_allowed, noise, sigma)``;
+                                           default k 3, tau_max 3 (``DEFAULT_LSD_MU``), start at +tau_max,
+                                           no idling, Bernoulli, horizon 100
+``regretlab/LCCG22Section4-v0``            [LCCG22] "Section 4" recharging instance: k 5, tau_max 10,
+                                           start at delay 1, no idling, Bernoulli, horizon 3600
+``regretlab/LCCG22Supplementary-v0``       [LCCG22] supplementary instance: k 2, tau_max 11, start at
+                                           delay 1, no idling, Bernoulli, horizon 3300
 =========================================  ==========================================================
 
 The bandit preset ids (``K24*`` and ``BanditBench*``) are built by ``regretlab_envs.presets.make_preset``
@@ -40,7 +50,10 @@ and take ``instance_seed`` (None: best arm at index 0 for the gap instances; Gau
 seed 0) plus ``horizon``, ``reward_tape`` and ``render_mode``. Observation, ``info`` keys, termination and
 common-random-numbers tapes are documented in ``regretlab_envs.bandits``; the delivery rules, tables and
 episode conventions in ``regretlab_envs.gridworld`` ([KNOX24] Knox et al., "Models of human preference for
-learning reward functions", TMLR 2024). ``ENV_IDS`` lists the ids registered here.
+learning reward functions", TMLR 2024); the recharging and last-switch-dependent bandits (state labels as
+observations, idle action, noise tapes, truncation at the horizon) and the [LCCG22] presets
+(``make_lccg22``; Laforgue et al., AISTATS 2022) in ``regretlab_envs.lsd_bandits``. ``ENV_IDS`` lists the ids
+registered here.
 """
 
 from __future__ import annotations
@@ -49,13 +62,26 @@ from typing import Any
 
 from gymnasium.envs.registration import register, registry
 
-__all__ = ["ENV_IDS", "BernoulliBanditEnv", "DeliveryGridworldEnv", "GaussianBanditEnv", "gridworld", "presets"]
+__all__ = [
+    "ENV_IDS",
+    "BernoulliBanditEnv",
+    "DeliveryGridworldEnv",
+    "GaussianBanditEnv",
+    "LSDBanditEnv",
+    "RechargingBanditEnv",
+    "gridworld",
+    "presets",
+]
 
 _BANDITS = "regretlab_envs.bandits"
 _PRESETS = "regretlab_envs.presets:make_preset"
 _GRIDWORLD = "regretlab_envs.gridworld:DeliveryGridworldEnv"
 #: ``regretlab_envs.gridworld.CORRIDOR_4X1``, spelled out so that registering imports no environment module.
 _CORRIDOR_4X1 = ((1,), (0,), (0,), (3,))
+_LSD_BANDITS = "regretlab_envs.lsd_bandits"
+#: ``regretlab_envs.lsd_bandits.DEFAULT_RECHARGING_P`` and ``DEFAULT_LSD_MU``, spelled out for the same reason.
+_RECHARGING_P = ((0.5, 0.5, 0.5, 0.5), (0.0, 0.1, 0.9, 0.9), (0.3, 0.55, 0.7, 0.75))
+_LSD_MU = ((0.3, 0.5, 0.8, 0.8, 0.8, 0.8), (0.5, 0.5, 0.5, 0.5, 0.5, 0.5), (0.1, 0.1, 0.1, 0.2, 0.6, 0.95))
 
 
 def _specs() -> list[tuple[str, str, dict[str, Any]]]:
@@ -88,6 +114,22 @@ def _specs() -> list[tuple[str, str, dict[str, Any]]]:
     specs.append(("regretlab/TextOnline-v0", "regretlab_envs.text_online:make_text_online", {}))
     specs.append(("regretlab/DeliveryGridworld-v0", _GRIDWORLD, {}))
     specs.append(("regretlab/DeliveryCorridor-v0", _GRIDWORLD, {"board": _CORRIDOR_4X1}))
+    specs.append(
+        (
+            "regretlab/RechargingBandit-v0",
+            f"{_LSD_BANDITS}:RechargingBanditEnv",
+            {"p": _RECHARGING_P, "horizon": 100, "idle_allowed": True, "noise": "bernoulli"},
+        )
+    )
+    specs.append(
+        (
+            "regretlab/LSDBandit-v0",
+            f"{_LSD_BANDITS}:LSDBanditEnv",
+            {"mu": _LSD_MU, "horizon": 100, "idle_allowed": False, "noise": "bernoulli"},
+        )
+    )
+    specs.append(("regretlab/LCCG22Section4-v0", f"{_LSD_BANDITS}:make_lccg22", {"name": "section4"}))
+    specs.append(("regretlab/LCCG22Supplementary-v0", f"{_LSD_BANDITS}:make_lccg22", {"name": "supplementary"}))
     return specs
 
 
@@ -110,6 +152,10 @@ def __getattr__(name: str) -> Any:
         from regretlab_envs import bandits
 
         return getattr(bandits, name)
+    if name in ("RechargingBanditEnv", "LSDBanditEnv"):
+        from regretlab_envs import lsd_bandits
+
+        return getattr(lsd_bandits, name)
     if name == "DeliveryGridworldEnv":
         from regretlab_envs import gridworld
 
