@@ -86,6 +86,13 @@ def check_vector(
     return arr
 
 
+def check_bool(owner: str, name: str, value: object) -> bool:
+    """``value`` as a bool; only True / False (Python or NumPy) are accepted."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_choice(owner: str, name: str, value: object, choices: tuple) -> object:
     """Return ``value`` if it is one of ``choices``; otherwise list the accepted values."""
     if value not in choices:

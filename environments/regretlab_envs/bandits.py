@@ -54,7 +54,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from regretlab_envs._validate import check_choice, check_float, check_int, check_vector
+from regretlab_envs._validate import check_bool, check_choice, check_float, check_int, check_vector
 
 __all__ = ["BernoulliBanditEnv", "GaussianBanditEnv"]
 
@@ -82,9 +82,7 @@ class _StochasticBanditEnv(gym.Env):
     ) -> None:
         owner = type(self).__name__
         self.horizon = check_int(owner, "horizon", horizon, low=1)
-        if not isinstance(reward_tape, (bool, np.bool_)):
-            raise TypeError(f"{owner}: reward_tape must be True or False, got {reward_tape!r}")
-        self.use_reward_tape = bool(reward_tape)
+        self.use_reward_tape = check_bool(owner, "reward_tape", reward_tape)
         self.render_mode = check_choice(owner, "render_mode", render_mode, (None, *self.metadata["render_modes"]))
 
         self._means = means

@@ -87,7 +87,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from regretlab_envs._validate import check_choice, check_float, check_int
+from regretlab_envs._validate import check_bool, check_choice, check_float, check_int
 
 __all__ = [
     "DEFAULT_LSD_MU",
@@ -120,12 +120,6 @@ DEFAULT_LSD_MU = (
 
 
 # --------------------------------------------------------------------------------------- validation helpers
-def _check_bool(owner: str, name: str, value: object) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 def _check_table(owner: str, name: str, value: object, shape_rule: str) -> np.ndarray:
     """A read-only (k, n) float64 table of finite means in [0, 1], k >= 1 and n >= 1."""
     if isinstance(value, (str, bytes)) or value is None:
@@ -197,8 +191,8 @@ class _StateBanditEnv(gym.Env):
         self.horizon = check_int(owner, "horizon", horizon, low=1)
         self.noise = check_choice(owner, "noise", noise, NOISES)
         self.sigma = check_float(owner, "sigma", sigma, low=0.0, low_open=True)
-        self.idle_allowed = _check_bool(owner, "idle_allowed", idle_allowed)
-        self.use_reward_tape = _check_bool(owner, "reward_tape", reward_tape)
+        self.idle_allowed = check_bool(owner, "idle_allowed", idle_allowed)
+        self.use_reward_tape = check_bool(owner, "reward_tape", reward_tape)
         self.render_mode = check_choice(owner, "render_mode", render_mode, (None, *self.metadata["render_modes"]))
 
         self._payoff = payoff
