@@ -5,7 +5,9 @@
   structure checks and the instance generators of the spec, the two [LCCG22] instances.
 - :mod:`.simulate`: schedule scoring (Numba, vectorised over schedules and instances, counter-based noise)
   and the exact DP optimum for tiny instances.
-- :mod:`.reference`: plain-Python oracles (transition rules, scoring, brute-force optimum).
+- :mod:`.reference`: plain-Python oracles (transition rules, scoring, brute-force optimum and maximum mean
+  cycle).
+- :mod:`.periodic`: the best periodic schedule by enumeration and the rho*-cycle schedule (Karp).
 
 Nothing here compiles or imports Numba at import time.
 """

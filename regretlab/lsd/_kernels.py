@@ -377,3 +377,47 @@ def gain_bounds(payoff, next_play, next_idle, actions, iters, mix, tol):
         if (hi - lo) / mix <= tol:
             break
     return lo / mix, hi / mix, done
+
+
+@njit(cache=True)
+def karp_tables(payoff, next_play, next_idle, actions):
+    """Karp's maximum-mean-cycle recursion on the joint-state graph (R. M. Karp, "A characterization of the
+    minimum cycle mean in a digraph", Discrete Mathematics 23, 1978, Theorem 1, written for a maximum).
+
+    D[j, x] = the largest reward of a walk of exactly j edges ending in x, started anywhere (D[0] = 0, which
+    is Karp's source joined to every node; -inf where no such walk exists); pred[j, x] = y * nA + action of
+    the last edge of that walk (first maximiser in (y, action) order). Then
+    rho* = max_x min_{0 <= j < n} (D[n, x] - D[j, x]) / (n - j) over the x with D[n, x] finite. Returns
+    (rho*, the maximising x, D, pred). Memory (n + 1) n (8 + 4) bytes.
+    """
+    k, nS = payoff.shape
+    n = nS ** k
+    pw = _radix_powers(k, nS)
+    nA = actions.shape[0]
+    D = np.full((n + 1, n), -np.inf)
+    pred = np.full((n + 1, n), -1, np.int32)
+    D[0, :] = 0.0
+    for j in range(1, n + 1):
+        for x in range(n):
+            d = D[j - 1, x]
+            if d == -np.inf:
+                continue
+            for a in range(nA):
+                r, y = _step_joint(x, actions[a], k, nS, next_play, next_idle, payoff, pw)
+                if d + r > D[j, y]:
+                    D[j, y] = d + r
+                    pred[j, y] = x * nA + a
+    best = -np.inf
+    arg = -1
+    for x in range(n):
+        if D[n, x] == -np.inf:
+            continue
+        worst = np.inf
+        for j in range(n):
+            if D[j, x] == -np.inf:
+                continue
+            worst = min(worst, (D[n, x] - D[j, x]) / (n - j))
+        if worst > best:
+            best = worst
+            arg = x
+    return best, arg, D, pred

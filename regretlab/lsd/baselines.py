@@ -14,6 +14,9 @@ and these serve small planning comparisons, not the learning sweeps.
   j = 1..k cycle through the top j arms, keep the j with the highest exact value. m = 1 only.
 - ``random_schedule``: uniformly random allowed mask each round (a sanity floor).
 
+The periodic baselines (the best periodic schedule, the rho*-cycle schedule) are in
+:mod:`regretlab.lsd.periodic`.
+
 References: [CC20] Cella, Cesa-Bianchi, "Stochastic Bandits with Delay-Dependent Payoffs", AISTATS 2020;
 [BSSS19] Basu, Sen, Sanghavi, Shakkottai, "Blocking Bandits", NeurIPS 2019; others in
 :mod:`regretlab.lsd.models`.

@@ -58,7 +58,7 @@ REFERENCES = {
     "KI18": "Kleinberg, Immorlica. Recharging Bandits. FOCS 2018.",
 }
 
-BASELINES = ("greedy", "round_robin_best_j", "random")
+BASELINES = ("greedy", "round_robin_best_j", "best_periodic_exact", "max_mean_cycle", "random")
 RATIO_PLANNERS = tuple(PLANNERS) + BASELINES
 FAMILIES = RECHARGING_FAMILIES + LSD_FAMILIES
 E_FLOOR = 1.0 - 1.0 / math.e
@@ -98,7 +98,8 @@ RATIO_PARAMS = dict(COMMON, **{
     "planner": Choice("pcs_offset_rounding_reconstructed", "planner: the LP roundings (recharging: "
                       "pcs_offset_rounding_reconstructed, ki_independent_rounding, "
                       "ki_interleaved_rounding_reconstructed, pow2_periodic; lsd: "
-                      "lsd_mirroring_rounding_reconstructed) or greedy, round_robin_best_j, random",
+                      "lsd_mirroring_rounding_reconstructed) or greedy, round_robin_best_j, best_periodic_exact, "
+                      "max_mean_cycle (the rho*-cycle repeated), random",
                       choices=RATIO_PLANNERS),
     "T": Int(200, "horizon", low=1, high=100_000),
     "draws": Int(200, "rounding draws per instance (E[ALG(T)] is their mean)", low=2),
@@ -130,6 +131,16 @@ def _check_ratio(p: dict) -> None:
     if n > DP_MAX_STATES:
         raise ParamError(where, "k", f"k and tau_max with n_states^k <= {DP_MAX_STATES} (the exact DP)",
                          f"k = {p['k']}, tau_max = {p['tau_max']}: {n} joint states")
+    from .periodic import GRID_MAX, n_pattern_sets
+    from .simulate import KARP_MAX_STATES
+
+    if p["planner"] == "max_mean_cycle" and n > KARP_MAX_STATES:
+        raise ParamError(where, "k", f"k and tau_max with n_states^k <= {KARP_MAX_STATES} for max_mean_cycle "
+                         "(Karp's tables)", f"k = {p['k']}, tau_max = {p['tau_max']}: {n} joint states")
+    g = n_pattern_sets(p["model"], p["k"], 2 * p["tau_max"])
+    if p["planner"] == "best_periodic_exact" and g > GRID_MAX:
+        raise ParamError(where, "k", f"k and tau_max with at most {GRID_MAX} pattern sets for best_periodic_exact",
+                         f"k = {p['k']}, tau_max = {p['tau_max']}: {g}")
 
 
 def guarantee_applies(inst, planner: str, crs: str) -> bool:
@@ -166,6 +177,20 @@ def _planner_values(inst, p, key: int, backend: str, lp) -> np.ndarray:
         cands = round_robin_candidates(inst, T)
         vals = [reference.score_schedule(inst, c)[0] for c in cands] if py else score(inst, cands).value
         return np.full(draws, float(np.max(vals)))
+    if name == "best_periodic_exact":      # chosen with the kernels; the python backend re-scores the choice
+        from .periodic import best_periodic_exact
+
+        res = best_periodic_exact(inst, T)
+        if not py:
+            return np.full(draws, res.value)
+        plan = res.plan()
+        sched = reference.run_requests(inst, plan.mode, plan.period[0], plan.width[0], plan.offset[0], plan.q[0],
+                                       plan.phase[0], T, 0)
+        return np.full(draws, value(sched))
+    if name == "max_mean_cycle":
+        from .periodic import cycle_schedule
+
+        return np.full(draws, value(cycle_schedule(inst, T)))
     if name == "random":
         rows = [random_schedule(inst, T, np.random.SeedSequence(key, spawn_key=(j,))) for j in range(draws)]
         return np.array([value(r) for r in rows]) if py else score(inst, np.stack(rows)).value
@@ -318,15 +343,19 @@ PAPER_OUTPUTS = {
     "reward_curve": "(R, C) cumulative sum of means at the checkpoints",
     "checkpoints": "(C,) round counts",
     "lp_rate": "() LP* of the instance (LP 6.1)",
-    "rho": "() rho*, the optimal long-run rate (value-iteration span bounds, width <= 1e-7; their midpoint)",
+    "rho": "() rho*, the optimal long-run rate (exact by Karp's maximum mean cycle up to 4096 joint states, else "
+           "the midpoint of value-iteration span bounds of width <= 1e-7)",
 }
 
 
 @functools.lru_cache(maxsize=8)
 def _paper_rho(name: str, idle: bool) -> float:
-    from .simulate import long_run_rate
+    from .simulate import KARP_MAX_STATES, long_run_rate, max_mean_cycle
 
-    lo, hi = long_run_rate(PAPER_INSTANCES[name](idle_allowed=idle), tol=1e-7)
+    inst = PAPER_INSTANCES[name](idle_allowed=idle)
+    if inst.n_states ** inst.k <= KARP_MAX_STATES:
+        return max_mean_cycle(inst).rate
+    lo, hi = long_run_rate(inst, tol=1e-7)
     return 0.5 * (lo + hi)
 
 

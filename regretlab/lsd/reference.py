@@ -186,6 +186,33 @@ def brute_force_opt(inst: Instance, T: int):
     return best, arg
 
 
-__all__ = ["action_masks", "agnostic_index", "brute_force_opt", "dp_value", "next_state", "run_requests",
-           "score_schedule",
-           "lsd_state"]
+def brute_force_max_mean_cycle(inst: Instance) -> float:
+    """rho* as the best mean reward over every simple cycle of the joint-state graph, the states written as
+    tuples of delays / signed states and enumerated by depth-first search from each cycle's smallest state
+    (tiny cases: the number of simple cycles grows very fast)."""
+    tau = inst.tau_max
+    one = list(range(1, tau + 1)) if inst.kind == "recharging" else list(range(-tau, 0)) + list(range(1, tau + 1))
+    nodes = list(itertools.product(one, repeat=inst.k))
+    rank = {x: j for j, x in enumerate(nodes)}
+    edges = {}
+    for x in nodes:
+        for act in action_masks(inst):
+            r = sum(float(inst.payoff[a, _col(inst, x[a])]) for a in range(inst.k) if act[a])
+            y = tuple(next_state(inst.kind, x[a], bool(act[a]), tau) for a in range(inst.k))
+            edges.setdefault(x, {})
+            edges[x][y] = max(edges[x].get(y, -1.0), r)
+    best = -1.0
+    for s in nodes:
+        stack = [(s, 0.0, 0, {s})]
+        while stack:
+            x, tot, n, seen = stack.pop()
+            for y, r in edges[x].items():
+                if y == s:
+                    best = max(best, (tot + r) / (n + 1))
+                elif rank[y] > rank[s] and y not in seen:
+                    stack.append((y, tot + r, n + 1, seen | {y}))
+    return best
+
+
+__all__ = ["action_masks", "agnostic_index", "brute_force_max_mean_cycle", "brute_force_opt", "dp_value",
+           "next_state", "run_requests", "score_schedule", "lsd_state"]

@@ -6,6 +6,8 @@
   realised rewards do not depend on the batch it is scored in.
 - :func:`dp_opt`: OPT(T) by backward induction over the capped joint states (spec §5) and an optimal schedule;
   the exact ground truth for tiny instances (|X| = n_states^k joint states).
+- :func:`max_mean_cycle`: rho* exactly, with a cycle of joint states that attains it (Karp 1978), for
+  |X| <= KARP_MAX_STATES; :func:`long_run_rate` brackets rho* by value iteration for larger |X|.
 
 A schedule that plays more than m arms in a round (or fewer than m when idling is not allowed) is refused
 with the first offending round named; nothing is clipped.
@@ -21,10 +23,12 @@ from regretlab.core.validate import ParamError, check_array, check_choice, check
 from .models import Instance, action_masks
 
 __all__ = ["NOISES", "Scores", "OptResult", "as_masks", "score", "score_rows", "dp_opt", "check_schedule",
-           "long_run_rate"]
+           "long_run_rate", "Cycle", "max_mean_cycle", "joint_cols"]
 
 NOISES = ("none", "bernoulli", "gaussian")
 DP_MAX_STATES = 2_000_000
+#: Karp's tables take (|X| + 1) |X| 12 bytes: 200 MB at this size
+KARP_MAX_STATES = 4096
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,11 @@ def joint_index(inst: Instance, cols=None) -> int:
     return int(sum(int(c) * inst.n_states ** a for a, c in enumerate(cols)))
 
 
+def joint_cols(inst: Instance, x: int) -> np.ndarray:
+    """The per-arm columns of joint state x (inverse of :func:`joint_index`)."""
+    return np.array([(int(x) // inst.n_states ** a) % inst.n_states for a in range(inst.k)], np.int64)
+
+
 def dp_opt(inst: Instance, T: int, *, schedule: bool = True) -> OptResult:
     """OPT(T) = V_1(x0) by backward induction over the n_states^k capped joint states (spec §5), with an
     optimal schedule (ties to the first allowed mask in :func:`regretlab.lsd.models.action_masks` order)."""
@@ -200,3 +209,71 @@ def long_run_rate(inst: Instance, *, tol: float = 1e-9, max_iters: int = 100_000
     acts = np.array(action_masks(inst), np.uint8)
     lo, hi, _ = gain_bounds(inst.payoff, inst.next_play, inst.next_idle, acts, max_iters, mix, tol)
     return float(lo), float(hi)
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """A cycle of the joint-state graph: ``masks[j]`` (uint8, (L, k)) is played in joint state ``states[j]``
+    and leads to ``states[(j + 1) % L]``; ``rate`` = its mean reward per round (= rho* from
+    :func:`max_mean_cycle`)."""
+
+    rate: float
+    states: np.ndarray
+    masks: np.ndarray
+
+    @property
+    def length(self) -> int:
+        return int(len(self.states))
+
+
+def _edge(inst: Instance, x: int, mask: np.ndarray) -> tuple[float, int]:
+    cols = joint_cols(inst, x)
+    r = float(inst.payoff[np.arange(inst.k), cols][mask.astype(bool)].sum())
+    return r, joint_index(inst, inst.advance(cols, mask))
+
+
+def max_mean_cycle(inst: Instance) -> Cycle:
+    """rho*, the optimal long-run reward per round, exactly, and a simple cycle of joint states attaining it
+    (spec §5, §7.5 ``max_mean_cycle``): Karp's theorem (R. M. Karp, "A characterization of the minimum cycle
+    mean in a digraph", Discrete Math. 23, 1978, Thm 1) on the joint-state graph, every state included (after
+    tau_max rounds, 2 tau_max for LSD, every state is reachable, spec §13). The cycle is read off the walk
+    of |X| edges that attains Karp's maximum: that walk is split into simple cycles and the best is kept, whose
+    mean equals rho* (Chaturvedi and McConnell, "A note on finding minimum mean cycle", IPL 127, 2017; the
+    code checks it and raises if not). Repeating the cycle gives a periodic schedule with long-run rate rho*
+    (:func:`regretlab.lsd.baselines.cycle_schedule`). For |X| <= KARP_MAX_STATES; O(|X|^2 #actions k) time."""
+    where = "max_mean_cycle"
+    nX = inst.n_states ** inst.k
+    if nX > KARP_MAX_STATES:
+        raise ParamError(where, "inst", f"an instance with n_states^k <= {KARP_MAX_STATES} joint states (use "
+                         "long_run_rate for bounds on larger ones)", f"{inst.n_states}^{inst.k} = {nX}")
+    from ._kernels import karp_tables
+
+    acts = np.array(action_masks(inst), np.uint8)
+    rho, x, _, pred = karp_tables(inst.payoff, inst.next_play, inst.next_idle, acts)
+    nA = len(acts)
+    nodes = np.empty(nX + 1, np.int64)
+    edge = np.empty(nX, np.int64)
+    nodes[nX] = x
+    for j in range(nX, 0, -1):
+        nodes[j - 1], edge[j - 1] = divmod(int(pred[j, nodes[j]]), nA)
+    best = None
+    stack, stack_edges, pos = [int(nodes[0])], [], {int(nodes[0]): 0}
+    for j in range(1, nX + 1):
+        stack_edges.append(int(edge[j - 1]))
+        v = int(nodes[j])
+        if v not in pos:
+            pos[v] = len(stack)
+            stack.append(v)
+            continue
+        p = pos[v]
+        states, masks = stack[p:], acts[stack_edges[p:]]
+        mean = sum(_edge(inst, s, m)[0] for s, m in zip(states, masks)) / len(states)
+        if best is None or mean > best.rate:
+            best = Cycle(mean, np.array(states, np.int64), masks.copy())
+        for u in stack[p + 1:]:
+            del pos[u]
+        del stack[p + 1:], stack_edges[p:]
+    if best is None or best.rate < rho - 1e-9 * max(1.0, abs(rho)):
+        raise RuntimeError(f"max_mean_cycle: no cycle on Karp's walk reaches rho* = {rho!r} (best "
+                           f"{None if best is None else best.rate!r}); please report this instance")
+    return Cycle(float(rho), best.states, best.masks)

@@ -62,11 +62,29 @@ def test_replicates_do_not_depend_on_the_chunking(name, given):
             assert np.array_equal(np.asarray(whole[k])[3:], v), k
 
 
+@pytest.mark.parametrize("model, family, planner", [
+    ("recharging", "blocking", "best_periodic_exact"),
+    ("lsd", "seasonal", "best_periodic_exact"),
+    ("recharging", "concave", "max_mean_cycle"),
+    ("lsd", "monotone_full", "max_mean_cycle"),
+])
+def test_periodic_baselines_agree_across_backends_and_stay_below_opt(model, family, planner):
+    exp = get("lsd.ratio")
+    p = exp.resolve({"model": model, "family": family, "planner": planner, "k": 2, "tau_max": 3, "T": 30,
+                     "draws": 2, "idle_allowed": model == "recharging"})
+    fast = exp.func(p, Seeds(seed=3, cell=0, replicates=4), "numba")
+    slow = exp.func(p, Seeds(seed=3, cell=0, replicates=4), "python")
+    np.testing.assert_allclose(fast["alg"], slow["alg"], rtol=0, atol=1e-12)
+    assert np.all(fast["ratio"] <= 1.0 + 1e-12) and np.all(fast["ratio"] > 0.5)
+
+
 @pytest.mark.parametrize("name, given, key", [
     ("lsd.ratio", {"planner": "lsd_mirroring_rounding_reconstructed"}, "planner"),
     ("lsd.ratio", {"model": "lsd", "family": "monotone"}, "family"),
     ("lsd.ratio", {"k": 12, "tau_max": 10}, "k"),
     ("lsd.ratio", {"draws": 1}, "draws"),
+    ("lsd.ratio", {"planner": "max_mean_cycle", "k": 6, "tau_max": 5}, "k"),
+    ("lsd.ratio", {"planner": "best_periodic_exact", "k": 7, "tau_max": 6}, "k"),
     ("lsd.learning", {"algorithm": "exp3"}, "algorithm"),
     ("lsd.paper", {"instance": "section5"}, "instance"),
     ("lsd.paper", {"instance": "section4", "T": 50_000}, "T"),

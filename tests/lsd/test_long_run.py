@@ -9,7 +9,7 @@ import pytest
 import regretlab.lsd as L
 from regretlab.lsd.baselines import greedy_schedule
 from regretlab.lsd.relaxations import lp_value
-from regretlab.lsd.simulate import long_run_rate
+from regretlab.lsd.simulate import long_run_rate, max_mean_cycle
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -37,6 +37,8 @@ def test_greedy_is_trapped_below_half_of_rho_star():
     inst = L.lccg22_supplementary()
     lo, hi = long_run_rate(inst)
     assert abs(lo - 0.5) < 1e-9                                  # alternate: 0.95 every other round
+    cyc = max_mean_cycle(inst)                                   # exact (121 joint states)
+    assert cyc.rate == pytest.approx(0.5, abs=1e-12) and lo - 1e-9 <= cyc.rate <= hi + 1e-9
     T = 2000
     g = L.score(inst, greedy_schedule(inst, T), checkpoints=[T // 2, T]).mean_cum[0]
     assert (g[1] - g[0]) / (T // 2) < 0.5 * lo

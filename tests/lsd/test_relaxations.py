@@ -1,4 +1,5 @@
-"""LP relaxations: LP bound >= exact DP optimum >= every heuristic on hundreds of random small instances;
+"""LP relaxations: LP bound >= exact DP optimum >= every heuristic (greedy, round robin, the rho*-cycle schedule,
+the best periodic schedule) on hundreds of random small instances;
 the occupation LP equals the model LPs; the lift preserves LP*; single-arm closed form (spec §12.1-4, 10)."""
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import pytest
 
 import regretlab.lsd as L
 from regretlab.lsd.baselines import greedy_schedule, round_robin_best_j
+from regretlab.lsd.periodic import best_periodic_exact, cycle_schedule
 from regretlab.lsd.relaxations import lp_lsd_cycles, lp_occupation, lp_recharging, lp_upper_bound, lp_value
+from regretlab.lsd.rounding import run_plan
+from regretlab.lsd.simulate import max_mean_cycle
 
 
 def test_lp_bound_dominates_dp_which_dominates_the_heuristics():
@@ -28,7 +32,9 @@ def test_lp_bound_dominates_dp_which_dominates_the_heuristics():
         assert opt <= lp_upper_bound(inst, T, lp) + 1e-7, (r, opt, lp.value)
         heur = [greedy_schedule(inst, T)]
         if inst.m == 1:
-            heur.append(round_robin_best_j(inst, T)[0])
+            heur += [round_robin_best_j(inst, T)[0], cycle_schedule(inst, T),
+                     run_plan(inst, best_periodic_exact(inst, T).plan(), T, store=True).masks[0]]
+            assert max_mean_cycle(inst).rate <= lp.value + 1e-7          # rho* <= LP*
         assert np.all(L.score(inst, np.stack(heur)).value <= opt + 1e-12)
         checked += 1
     assert checked == 200
