@@ -152,11 +152,16 @@ CHOICE_CTR = 1 << 62
 
 
 @njit(cache=True)
-def _filler(payoff_i, st, inactive, k):
-    """The filler arm of a round nobody requested when idling is not allowed: an arm inactive in the rounding
-    first, then the highest current mean, then the lowest index."""
-    best = 0
-    for a in range(1, k):
+def _filler(payoff_i, st, inactive, chosen, k):
+    """The filler arm of a round with fewer plays than m when idling is not allowed: among the arms not chosen
+    yet, an arm inactive in the rounding first, then the highest current mean, then the lowest index."""
+    best = -1
+    for a in range(k):
+        if chosen[a]:
+            continue
+        if best < 0:
+            best = a
+            continue
         if inactive[a] != inactive[best]:
             if inactive[a]:
                 best = a
@@ -168,14 +173,17 @@ def _filler(payoff_i, st, inactive, k):
 
 @njit(cache=True, parallel=True)
 def run_requests(payoff, inst_of, start, next_play, next_idle, mode, period, width, offset, q, phase,
-                 idle_allowed, t0, T, noise, sigma, keys, ckpts, store, collect, stat_n, stat_s):
-    """Run B rounding plans (m = 1) for rounds t0 .. t0 + T - 1, scoring them as :func:`score_schedules` does.
+                 idle_allowed, m, t0, T, noise, sigma, keys, ckpts, store, collect, stat_n, stat_s):
+    """Run B rounding plans for rounds t0 .. t0 + T - 1, scoring them as :func:`score_schedules` does.
 
     Modes: 0 / 1 periodic requests (arm a requests round t iff period[b, a] > 0 and (t - offset) mod period <
     width) resolved by the fair (0) or uniform (1) contention rule with request probabilities q; 2 independent
     rounding (one categorical draw over q, idle with the rest); 3 interleaved due times (next due time
     t0 + phase / q, the earliest due arm plays and moves 1 / q later). One selection uniform per round, counter
-    ``CHOICE_CTR + t`` of the row's key. Without idling an empty round plays :func:`_filler`. With ``collect``
+    ``CHOICE_CTR + t`` of the row's key. With m > 1 (modes 0-1 only) at most m requesters play: all of them if
+    there are at most m, else a uniformly random m-subset (partial Fisher-Yates over the requesters in index
+    order with the uniforms of counters ``CHOICE_CTR + t m + j``, j < m; j = 0 is the m = 1 counter). Without
+    idling a round with fewer than m plays is filled by :func:`_filler`, one arm at a time. With ``collect``
     the realised rewards are added to stat_s[b, a, col] and the plays to stat_n (in place).
     Returns (mean_cum, obs_cum, final columns, masks (B, T, k) if store else (0, 0, 0)).
     """
@@ -204,11 +212,34 @@ def run_requests(payoff, inst_of, start, next_play, next_idle, mode, period, wid
         cm = 0.0
         co = 0.0
         c = 0
+        chosen = np.zeros(k, np.bool_)
+        req = np.zeros(k, np.int64)
         for tt in range(T):
             t = t0 + tt
-            u = ctr_uniform(key, np.uint64(CHOICE_CTR + t))
+            u = ctr_uniform(key, np.uint64(CHOICE_CTR + t * m))
             pick = -1
-            if mode <= 1:
+            chosen[:] = False
+            n_chosen = 0
+            if mode <= 1 and m > 1:
+                n = 0
+                for a in range(k):
+                    if (not inactive[a]) and (t - offset[b, a]) % period[b, a] < width[b, a]:
+                        req[n] = a
+                        n += 1
+                if n <= m:
+                    for j in range(n):
+                        chosen[req[j]] = True
+                    n_chosen = n
+                else:
+                    for j in range(m):
+                        uj = u if j == 0 else ctr_uniform(key, np.uint64(CHOICE_CTR + t * m + j))
+                        i = j + min(int(uj * (n - j)), n - j - 1)
+                        tmp = req[j]
+                        req[j] = req[i]
+                        req[i] = tmp
+                        chosen[req[j]] = True
+                    n_chosen = m
+            elif mode <= 1:
                 n = 0
                 inside = 0.0
                 outside = 0.0
@@ -252,10 +283,15 @@ def run_requests(payoff, inst_of, start, next_play, next_idle, mode, period, wid
                         pick = a
                 if pick >= 0:
                     due[pick] += 1.0 / q[b, pick]
-            if pick < 0 and not idle_allowed:
-                pick = _filler(payoff[inst], st, inactive, k)
+            if pick >= 0:
+                chosen[pick] = True
+                n_chosen = 1
+            if not idle_allowed:
+                while n_chosen < m:
+                    chosen[_filler(payoff[inst], st, inactive, chosen, k)] = True
+                    n_chosen += 1
             for a in range(k):
-                if a == pick:
+                if chosen[a]:
                     mu = payoff[inst, a, st[a]]
                     cm += mu
                     r = _reward(mu, noise, sigma, key, t, k, a)

@@ -46,7 +46,7 @@ from .models import (
     random_lsd,
     random_recharging,
 )
-from .rounding import PLANNERS
+from .rounding import PLANNERS, c_m
 
 REFERENCES = {
     "FGPZ23": "Foussoul, Goyal, Papadigenopoulos, Zeevi. Last Switch Dependent Bandits with Monotone Payoff "
@@ -72,7 +72,8 @@ def _instance_rng(seed: int, index: int) -> np.random.Generator:
 
 def make_instance(p: dict, rng):
     if p["model"] == "recharging":
-        return random_recharging(p["k"], p["tau_max"], p["family"], rng=rng, idle_allowed=p["idle_allowed"])
+        return random_recharging(p["k"], p["tau_max"], p["family"], rng=rng, idle_allowed=p["idle_allowed"],
+                                 m=p.get("m", 1))
     return random_lsd(p["k"], p["tau_max"], p["family"], rng=rng, idle_allowed=p["idle_allowed"])
 
 
@@ -103,7 +104,10 @@ RATIO_PARAMS = dict(COMMON, **{
                       choices=RATIO_PLANNERS),
     "T": Int(200, "horizon", low=1, high=100_000),
     "draws": Int(200, "rounding draws per instance (E[ALG(T)] is their mean)", low=2),
+    "m": Int(1, "plays per round (m > 1: recharging, with pcs_offset_rounding_reconstructed (crs = uniform), "
+             "greedy, max_mean_cycle or random)", low=1, high=12),
 })
+M_PLANNERS = ("pcs_offset_rounding_reconstructed", "greedy", "max_mean_cycle", "random")
 
 RATIO_OUTPUTS = {
     "ratio": "(R,) E[ALG(T)] / OPT(T) per instance",
@@ -112,7 +116,8 @@ RATIO_OUTPUTS = {
     "opt": "(R,) OPT(T) by dynamic programming",
     "lp_rate": "(R,) LP* (6.1 recharging, 6.2 lsd)",
     "lp_ratio": "(R,) T LP* / OPT(T) (the LP gap; > 1 up to start-up terms)",
-    "floor_ratio": "(R,) (1 - 1/e) T LP* / OPT(T), the proven floor where it applies",
+    "floor_ratio": "(R,) c_m T LP* / OPT(T): the proven floor (1 - 1/e) T LP* / OPT(T) where it applies (m = 1); "
+                   "for m > 1 the correlation-gap constant c_m = 1 - e^-m m^m / m!, a reference only",
     "guaranteed": "(R,) 1 where the planner's proven guarantee applies to the instance",
     "meets_floor": "(R,) 1 where E[ALG(T)] >= (1 - 1/e) T LP* - 4 SE",
 }
@@ -125,6 +130,15 @@ def _check_ratio(p: dict) -> None:
         raise ParamError(where, "planner", f"a planner for model = {p['model']} (one of "
                          f"{'|'.join(n for n, m in PLANNERS.items() if m == p['model'])}|{'|'.join(BASELINES)})",
                          p["planner"])
+    if p["m"] > 1:
+        if p["model"] != "recharging" or p["m"] > p["k"]:
+            raise ParamError(where, "m", "1, or 2..k for model = recharging", f"m = {p['m']}, model = "
+                             f"{p['model']}, k = {p['k']}")
+        if p["planner"] not in M_PLANNERS:
+            raise ParamError(where, "planner", f"one of {'|'.join(M_PLANNERS)} for m > 1", p["planner"])
+        if p["planner"] == "pcs_offset_rounding_reconstructed" and p["crs"] != "uniform":
+            raise ParamError(where, "crs", "uniform for m > 1 (a uniformly random m-subset of the requesters)",
+                             p["crs"])
     n = (p["tau_max"] * (1 if p["model"] == "recharging" else 2)) ** p["k"]
     from .simulate import DP_MAX_STATES
 
@@ -145,7 +159,7 @@ def _check_ratio(p: dict) -> None:
 
 def guarantee_applies(inst, planner: str, crs: str) -> bool:
     """Whether the proven (1 - 1/e) T LP* bound of the planner covers this instance (module docstring)."""
-    if not inst.idle_allowed or inst.init.min() != inst.n_states - 1:
+    if not inst.idle_allowed or inst.init.min() != inst.n_states - 1 or inst.m != 1:
         return False
     if planner == "pcs_offset_rounding_reconstructed":
         return crs == "fair" and is_monotone_full(inst)
@@ -233,7 +247,7 @@ def run_ratio(params: dict, seeds, backend: str) -> dict:
         opt = reference.dp_value(inst, p["T"]) if backend == "python" else dp_opt(inst, p["T"], schedule=False).value
         v = _planner_values(inst, p, int(keys[i]), backend, lp)
         mean, se = float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size))
-        bound = E_FLOOR * p["T"] * lp.value
+        bound = c_m(inst.m) * p["T"] * lp.value          # 1 - 1/e for m = 1 (proved where guaranteed)
         row = {"ratio": mean / opt if opt > 0 else 1.0, "alg": mean, "alg_se": se, "opt": opt, "lp_rate": lp.value,
                "lp_ratio": p["T"] * lp.value / opt if opt > 0 else 1.0,
                "floor_ratio": bound / opt if opt > 0 else 0.0,
@@ -429,7 +443,7 @@ def _panels(res, spec):
 
 @plotter("lsd.ratio")
 def plot_ratio(res, spec: dict, stem):
-    """Spec §11 figures 1-2: mean E[ALG]/OPT over instances vs ``x`` (k or tau_max) with 95% t-intervals, one
+    """Spec §11 figures 1, 2, 5: mean E[ALG]/OPT over instances vs ``x`` (k, tau_max or m) with 95% t-intervals, one
     panel per model, the 1 - 1/e line (dashed) and the LP gap T LP*/OPT (dotted)."""
     from regretlab.core.plotting import make_figure, plot_reference, save_figure
     from regretlab.core.stats import mean_band
@@ -459,7 +473,11 @@ def plot_ratio(res, spec: dict, stem):
         if lp_gap:
             gx = sorted(lp_gap)
             ax.plot(gx, [float(np.mean(lp_gap[v])) for v in gx], ":", color="gray", label="T LP* / OPT (LP gap)")
-            plot_reference(ax, np.array([gx[0], gx[-1]], float), np.full(2, E_FLOOR), "1 - 1/e", "--")
+            if x == "m":
+                plot_reference(ax, np.array(gx, float), np.array([c_m(v) for v in gx]),
+                               "c_m = 1 - e^-m m^m / m!", "--")
+            else:
+                plot_reference(ax, np.array([gx[0], gx[-1]], float), np.full(2, E_FLOOR), "1 - 1/e", "--")
         ax.set_xlabel(x)
         ax.set_ylabel("E[ALG(T)] / OPT(T) (mean over instances, 95% CI)")
         ax.set_title(f"{panel}: {spec.get('title', res.manifest['config'].get('title', ''))}", fontsize=9)

@@ -52,11 +52,19 @@ def score_schedule(inst: Instance, sched, noise: str = "none", sigma: float = 0.
     return cm, co, st
 
 
+def _filler(inst: Instance, st, inactive, chosen) -> int:
+    """Filler rule: among the arms not chosen, inactive first, then the highest current mean, lowest index."""
+    free = [a for a in range(inst.k) if not chosen[a]]
+    return min(free, key=lambda a: (not inactive[a], -inst.payoff[a, st[a]], a))
+
+
 def run_requests(inst: Instance, mode: int, period, width, offset, q, phase, T: int, key: int, t0: int = 0):
     """One row of a rounding plan (:mod:`regretlab.lsd.rounding`) played for rounds t0 .. t0 + T - 1, written
-    as plain loops: (T, k) play masks. Same selection uniform (counter 2**62 + t) and the same float operations
-    in the same order as the kernel, so the schedules agree exactly."""
-    k = inst.k
+    as plain loops: (T, k) play masks. Same selection uniforms (counter 2**62 + t m + j) and the same float
+    operations in the same order as the kernel, so the schedules agree exactly. With m > 1 (modes 0-1) a
+    uniformly random m-subset of the requesters plays (partial Fisher-Yates); without idling fillers complete
+    the round to m plays."""
+    k, m = inst.k, inst.m
     st = [int(c) for c in inst.init]
     inactive = [(q[a] <= 0.0) if mode >= 2 else (period[a] <= 0) for a in range(k)]
     due = [t0 + phase[a] / q[a] if mode >= 2 and not inactive[a] else 0.0 for a in range(k)]
@@ -65,11 +73,23 @@ def run_requests(inst: Instance, mode: int, period, width, offset, q, phase, T: 
         Q += q[a]
     out = []
     for t in range(t0, t0 + T):
-        u = py_counter_uniform(key, (1 << 62) + t)
+        u = py_counter_uniform(key, (1 << 62) + t * m)
         pick = -1
+        chosen = [False] * k
         if mode <= 1:
             req = [a for a in range(k) if not inactive[a] and (t - offset[a]) % period[a] < width[a]]
             n = len(req)
+        if mode <= 1 and m > 1:
+            if n <= m:
+                for a in req:
+                    chosen[a] = True
+            else:
+                for j in range(m):
+                    uj = u if j == 0 else py_counter_uniform(key, (1 << 62) + t * m + j)
+                    i = j + min(int(uj * (n - j)), n - j - 1)
+                    req[j], req[i] = req[i], req[j]
+                    chosen[req[j]] = True
+        elif mode <= 1:
             if n == 1 or (n >= 2 and (mode == 1 or Q <= 0.0)):
                 pick = req[min(int(u * n), n - 1)]
             elif n >= 2:
@@ -102,9 +122,11 @@ def run_requests(inst: Instance, mode: int, period, width, offset, q, phase, T: 
                     pick = a
             if pick >= 0:
                 due[pick] += 1.0 / q[pick]
-        if pick < 0 and not inst.idle_allowed:     # filler: inactive first, then the highest mean, lowest index
-            pick = min(range(k), key=lambda a: (not inactive[a], -inst.payoff[a, st[a]], a))
-        row = [1 if a == pick else 0 for a in range(k)]
+        if pick >= 0:
+            chosen[pick] = True
+        while not inst.idle_allowed and sum(chosen) < m:
+            chosen[_filler(inst, st, inactive, chosen)] = True
+        row = [1 if c else 0 for c in chosen]
         out.append(row)
         st = [int(inst.next_play[c]) if row[a] else int(inst.next_idle[c]) for a, c in enumerate(st)]
     return out

@@ -1,4 +1,4 @@
-"""LP-rounding planners for recharging and LSD bandits (spec §7.1-§7.4), m = 1.
+"""LP-rounding planners for recharging and LSD bandits (spec §7.1-§7.4); m = 1, and m > 1 for the offset rounding.
 
 Every planner here is a *plan*: per seed row a small parameter set drawn once from the LP solution (periods,
 offsets, request probabilities), run for any horizon by one Numba kernel (:func:`run_plan`) that also scores
@@ -12,6 +12,11 @@ planners, with the guarantee each implementation actually has (proved in the spe
   plays, chosen by the contention rule (``fair`` or ``uniform``, :mod:`regretlab.lsd.contention`).
   Guarantee (``fair``, idling allowed, start at delay tau_max, non-decreasing p): for every T,
   E[ALG(T)] >= (1 - prod_j (1 - q_j)) / sum_j q_j * T * LP* >= (1 - 1/e) T LP*.
+  With m > 1 plays per round (LP 6.1 with sum x / d <= m) a uniformly random subset of min(m, |R_t|)
+  requesters plays (``crs="uniform"`` is required: the fair rule selects one arm). No proved bound: the
+  correlation-gap constant c_m = 1 - e^-m m^m / m! bounds the expected number of served requests, not each
+  arm's share ([PCS22]'s m > 1 constant UNCONFIRMED); :func:`c_m` gives it for the plots, and ratios are
+  reported as measured.
 - ``lsd_mirroring_rounding_reconstructed`` (LSD; the spec's rendering of [FGPZ23]'s "mirroring the evolution
   of virtual states", the paper's exact algorithm and constant UNCONFIRMED). From LP 6.2's x over block types:
   per arm draw a type (a, b) with probability x[i, (a, b)] (play-forever with x[i, inf], none with the rest)
@@ -53,7 +58,7 @@ from .models import Instance
 from .relaxations import block_types
 from .simulate import NOISES, Scores
 
-__all__ = ["PLANNERS", "Plan", "RunResult", "plan_rounding", "run_plan", "request_probabilities",
+__all__ = ["PLANNERS", "Plan", "c_m", "RunResult", "plan_rounding", "run_plan", "request_probabilities",
            "pcs_offset_rounding_reconstructed", "lsd_mirroring_rounding_reconstructed", "ki_independent_rounding",
            "ki_interleaved_rounding_reconstructed", "pow2_periodic", "virtual_lsd_states"]
 
@@ -97,6 +102,13 @@ class RunResult:
     stats: tuple | None = None
 
 
+def c_m(m: int) -> float:
+    """1 - e^{-m} m^m / m! = E[min(1, m / (1 + N))], N ~ Poisson(m): the correlation gap of the m-uniform
+    matroid (spec §7.1; c_1 = 1 - 1/e)."""
+    m = check_int("m", m, low=1, where="c_m")
+    return 1.0 - math.exp(-m + m * math.log(m) - math.lgamma(m + 1))
+
+
 def request_probabilities(x) -> np.ndarray:
     """q_i = sum_d x[i, d] / d for an LP 6.1 solution x (k, tau_max)."""
     x = np.asarray(x, float)
@@ -127,11 +139,14 @@ def plan_rounding(inst: Instance, method: str, n_rows: int, *, x=None, crs: str 
     method = check_choice("method", method, tuple(PLANNERS), where=where)
     if inst.kind != PLANNERS[method]:
         raise ParamError(where, "inst", f"a {PLANNERS[method]} instance for {method}", inst.kind)
-    if inst.m != 1:
-        raise ParamError(where, "inst.m", "1 (the rounding planners are implemented for one play per round)",
-                         inst.m)
     n = check_int("n_rows", n_rows, low=1, where=where)
     crs = check_choice("crs", crs, RULES, where=where)
+    if inst.m != 1 and method != "pcs_offset_rounding_reconstructed":
+        raise ParamError(where, "inst.m", f"1 for {method} (only pcs_offset_rounding_reconstructed takes m > 1)",
+                         inst.m)
+    if inst.m != 1 and crs != "uniform":
+        raise ParamError(where, "crs", "uniform for m > 1 (fair contention resolution picks one arm; with m > 1 "
+                         "a uniformly random m-subset of the requesters plays)", crs)
     k, tau = inst.k, inst.tau_max
     if x is None:
         from .relaxations import lp_value
@@ -236,7 +251,7 @@ def run_plan(inst: Instance, plan: Plan, T: int, *, noise: str = "none", sigma: 
     cnt, sums = np.zeros(shape), np.zeros(shape)
     mc, oc, fin, masks = run_requests(pay[None], np.zeros(B, np.int64), start, inst.next_play, inst.next_idle,
                                       plan.mode, plan.period, plan.width, plan.offset, plan.q, plan.phase,
-                                      inst.idle_allowed, t0, T, NOISES.index(noise), sigma, keys, ck, store,
+                                      inst.idle_allowed, inst.m, t0, T, NOISES.index(noise), sigma, keys, ck, store,
                                       collect, cnt, sums)
     return RunResult(Scores(mc, oc, inst.labels(fin), ck), fin, masks if store else None,
                      (cnt, sums) if collect else None)

@@ -12,7 +12,7 @@ import regretlab.lsd as L
 from regretlab.core.seeding import counter_keys
 from regretlab.lsd import reference
 from regretlab.lsd.relaxations import lp_value
-from regretlab.lsd.rounding import PLANNERS, plan_rounding, run_plan, virtual_lsd_states
+from regretlab.lsd.rounding import PLANNERS, c_m, plan_rounding, run_plan, virtual_lsd_states
 from regretlab.lsd.simulate import check_schedule
 
 E = 1 - 1 / math.e
@@ -158,7 +158,62 @@ def test_pow2_periodic_is_collision_free_and_periodic(seed):
 def test_planners_refuse_the_wrong_model_and_m():
     with pytest.raises(L.models.ParamError, match="lsd instance"):
         plan_rounding(L.random_recharging(2, 3, rng=0), "lsd_mirroring_rounding_reconstructed", 2)
-    with pytest.raises(L.models.ParamError, match="inst.m"):
+    with pytest.raises(L.models.ParamError, match="crs"):
         plan_rounding(L.random_recharging(3, 3, rng=0, m=2), "pcs_offset_rounding_reconstructed", 2)
+    for method in ("ki_independent_rounding", "ki_interleaved_rounding_reconstructed", "pow2_periodic"):
+        with pytest.raises(L.models.ParamError, match="inst.m"):
+            plan_rounding(L.random_recharging(3, 3, rng=0, m=2), method, 2, crs="uniform")
     with pytest.raises(L.models.ParamError, match="method"):
         plan_rounding(L.random_recharging(3, 3, rng=0), "nope", 2)
+
+
+@pytest.mark.parametrize("m", [2, 3])
+@pytest.mark.parametrize("idle", [True, False])
+def test_offset_rounding_with_m_plays_matches_its_twin_and_the_play_rule(m, idle):
+    T, n = 50, 6
+    for seed in range(3):
+        inst = L.random_recharging(4, 3, ("monotone", "blocking", "concave")[seed], rng=seed, m=m, idle_allowed=idle)
+        plan = plan_rounding(inst, "pcs_offset_rounding_reconstructed", n, crs="uniform", seed=seed)
+        res = run_plan(inst, plan, T, seed=seed, store=True)
+        keys = counter_keys(seed, 0, n)
+        for b in range(n):
+            ref = reference.run_requests(inst, plan.mode, plan.period[b], plan.width[b], plan.offset[b], plan.q[b],
+                                         plan.phase[b], T, int(keys[b]))
+            assert np.array_equal(res.masks[b], np.array(ref, np.uint8)), (seed, b)
+        check_schedule(inst, res.masks)               # at most m plays, exactly m without idling
+        assert res.scores.value.max() <= L.dp_opt(inst, T, schedule=False).value + 1e-9
+        if idle:                                      # with idling only requesters play
+            per, off = plan.period[:, None, :], plan.offset[:, None, :]
+            t = np.arange(T)[None, :, None]
+            asked = (per > 0) & ((t - off) % np.maximum(per, 1) == 0)
+            assert not np.any(res.masks.astype(bool) & ~asked)
+            assert np.array_equal(res.masks.sum(axis=2), np.minimum(asked.sum(axis=2), m))
+
+
+def test_m_subset_is_uniform_and_serves_at_least_c_m_of_the_requests():
+    """All 5 arms request every round (x passed explicitly): each is served m / 5 of the rounds. With random
+    periods and offsets the requests of a round are independent Bernoulli(q_i) with sum q = m, so the expected
+    number served, E min(M, m), is at least c_m E M (correlation gap of the m-uniform matroid)."""
+    k, T = 5, 4000
+    for m in (2, 3):
+        inst = L.random_recharging(k, 3, rng=m, m=m)
+        x = np.zeros((k, 3))
+        x[:, 0] = 1.0
+        plan = plan_rounding(inst, "pcs_offset_rounding_reconstructed", 4, x=x, crs="uniform", seed=1)
+        freq = run_plan(inst, plan, T, store=True).masks.mean(axis=(0, 1))
+        assert np.allclose(freq, m / k, atol=4 * math.sqrt(m / k * (1 - m / k) / (4 * T)))
+        lp = lp_value(inst)
+        plan = plan_rounding(inst, "pcs_offset_rounding_reconstructed", 400, x=lp.x, crs="uniform", seed=2)
+        plays = run_plan(inst, plan, 60, store=True).masks.sum(axis=2).mean()
+        q = (lp.x / np.arange(1, 4)).sum()
+        assert q == pytest.approx(m, abs=1e-7) or q < m
+        assert plays >= c_m(m) * q - 0.05
+
+
+def test_c_m_closed_form():
+    from scipy.stats import poisson
+
+    for m in range(1, 7):
+        N = np.arange(0, 200)
+        assert c_m(m) == pytest.approx(float(np.sum(poisson.pmf(N, m) * np.minimum(1.0, m / (1.0 + N)))), abs=1e-12)
+    assert c_m(1) == pytest.approx(1 - 1 / math.e, abs=1e-15)
