@@ -257,6 +257,20 @@ def _dp_row(kind, k, tau, T):
             "unit": "joint state x round", "seconds": sec, "per_second": n_x * T / sec}
 
 
+def _karp_row(kind, k, tau):
+    """rho* by Karp's maximum mean cycle (exact) against value iteration to a bracket of width 1e-9."""
+    from regretlab.lsd import action_masks
+    from regretlab.lsd.simulate import long_run_rate, max_mean_cycle
+
+    inst = _instance(kind, k, tau, seed=0)
+    n_x, n_a = inst.n_states ** k, len(action_masks(inst))
+    sec = best_of(lambda: max_mean_cycle(inst), repeat=2)
+    vi = best_of(lambda: long_run_rate(inst), repeat=2)
+    return {"workload": "karp", "kind": kind, "k": k, "tau_max": tau, "joint_states": n_x, "actions": n_a,
+            "unit": "seconds per rho*", "karp_s": sec, "value_iteration_s": vi,
+            "ns_per_edge_step": 1e9 * sec / (n_x * n_x * n_a)}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (seconds)")
@@ -266,11 +280,13 @@ def main(argv=None) -> int:
         ks, B, T, n_ref = (3, 10), 500, 200, 2
         lp_ks = (2, 10)
         dps, T_dp = [("recharging", 3, 6), ("lsd", 3, 6)], 50
+        karps = [("recharging", 3, 4), ("lsd", 2, 6)]
     else:
         ks, B, T, n_ref = (3, 5, 10), 2000, 1000, 5
         lp_ks = (2, 5, 10, 20, 50)
         dps, T_dp = [("recharging", 3, 6), ("recharging", 4, 5), ("recharging", 5, 8), ("lsd", 3, 6),
                      ("lsd", 4, 5), ("lsd", 4, 8)], 200
+        karps = [("recharging", 3, 6), ("recharging", 5, 4), ("lsd", 3, 5), ("lsd", 4, 4)]
     rows = []
     for kind in ("recharging", "lsd"):
         for k in ks:
@@ -282,6 +298,8 @@ def main(argv=None) -> int:
             rows.append(_lp_row(name, kind, k))
     for kind, k, tau in dps:
         rows.append(_dp_row(kind, k, tau, T_dp))
+    for kind, k, tau in karps:
+        rows.append(_karp_row(kind, k, tau))
     for kind in ("recharging", "lsd"):
         for k in ks:
             for crs in ("fair", "uniform"):
@@ -317,6 +335,11 @@ def main(argv=None) -> int:
         ns = 1e9 / (r["per_second"] * r["actions"])
         print(f"{r['kind']:10} {r['k']:>3} {r['tau_max']:>3} {r['joint_states']:>7} {r['actions']:>3}"
               f" {r['seconds']:>9.4f} {r['per_second']:>11.3e} {ns:>15.1f}")
+    print("\nrho*: seconds, Karp's maximum mean cycle (exact; O(|X|^2 |A| k)) vs value iteration (bracket 1e-9)")
+    print(f"{'kind':10} {'k':>3} {'tau':>3} {'states':>7} {'|A|':>3} {'karp s':>9} {'VI s':>9} {'ns/edge-step':>12}")
+    for r in (r for r in rows if r["workload"] == "karp"):
+        print(f"{r['kind']:10} {r['k']:>3} {r['tau_max']:>3} {r['joint_states']:>7} {r['actions']:>3}"
+              f" {r['karp_s']:>9.4f} {r['value_iteration_s']:>9.4f} {r['ns_per_edge_step']:>12.2f}")
     print(f"\nrounding: plan row x round per second (run_plan, B = {B}, T = {T}; reference {n_ref} rows)")
     print(f"{'kind':10} {'k':>3} {'crs':8} {'numba':>10} {'reference':>10} {'numba/ref':>9} {'ns/row-round/core':>18}")
     for r in (r for r in rows if r["workload"] == "rounding"):
