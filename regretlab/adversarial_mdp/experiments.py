@@ -31,7 +31,8 @@ from .simulate import DIAGNOSTICS, pseudo_regret, simulate
 
 REFERENCES = {
     "DLWZ23": "Dai, Luo, Wei, Zimmert. Refined Regret for Adversarial MDPs with Linear Function "
-              "Approximation. ICML 2023, PMLR 202:6726-6759, arXiv 2301.12942 (Algorithms 1 and 2).",
+              "Approximation. ICML 2023, PMLR 202:6726-6759, arXiv 2301.12942 (Algorithms 1 and 2; Algorithm 3 "
+              "as the spec's reconstruction).",
     "LWL21": "Luo, Wei, Lee. Policy Optimization in Adversarial MDPs: Improved Exploration via Dilated "
              "Bonuses. NeurIPS 2021, arXiv 2107.08346 (linear-Q with a simulator, dilated bonus).",
 }
@@ -39,7 +40,8 @@ REFERENCES = {
 REGRET_PARAMS = {
     "algorithm": Choice("alg1", "alg1 (log-barrier FTRL, [DLWZ23] Alg. 1), alg2_reconstructed (magnitude-"
                         "reduced estimator, spec §4 reconstruction), lwl21 (the K^(2/3) baseline), hedge_po "
-                        "(no bonus), full_info (exact Q), uniform", choices=ALGORITHMS),
+                        "(no bonus), full_info (exact Q), uniform, alg3_reconstructed (simulator-free, spec §5 "
+                        "reconstruction)", choices=ALGORITHMS),
     "K": Int(10_000, "number of episodes", low=1),
     "H": Int(3, "horizon (layers)", low=1),
     "width": Int(3, "states per layer after the first (layer 0 has one state)", low=1),
@@ -59,6 +61,10 @@ REGRET_PARAMS = {
     "eta": Float(0.0, "learning rate override (0: the theorem's value times c_eta)", low=0.0),
     "beta": Float(0.0, "bonus coefficient override (0: the default times c_beta)", low=0.0),
     "gamma": Float(0.0, "covariance regulariser override (0: the default times c_gamma)", low=0.0),
+    "epoch": Int(0, "alg3_reconstructed: episodes per epoch W (0: max(2, ceil(K^(2/3))))", low=0),
+    "mix": Float(0.0, "alg3_reconstructed: probability of playing the cover (0: min(1/2, c_mix K^(-1/9)))",
+                 low=0.0, high=1.0),
+    "c_mix": Float(1.0, "alg3_reconstructed: multiplier of the cover probability K^(-1/9)", low=0.0, low_open=True),
     "n_checkpoints": Int(20, "log-spaced checkpoints of the regret curve (1 and K included)", low=2),
 }
 
@@ -72,9 +78,11 @@ REGRET_OUTPUTS = {
     "min_qhat": "(R,) smallest estimated loss Qhat (0 for full_info and uniform, which estimate nothing)",
     "max_qhat": "(R,) largest estimated loss Qhat (0 for full_info and uniform)",
     "max_eta_C": "(R,) largest |eta C| of the cumulative estimates (0 for full_info and uniform: not tracked)",
-    "max_eta_B": "(R,) largest eta B of the dilated bonus (0 without a bonus)",
+    "max_eta_B": "(R,) largest eta B of the dilated bonus (0 without a bonus; eta W B for alg3_reconstructed)",
     "ftrl_nonconverged": "(R,) log-barrier steps whose Newton solve did not reach the tolerance",
     "eta": "() learning rate used", "beta": "() bonus coefficient used", "gamma": "() covariance regulariser used",
+    "epoch": "() episodes per epoch W (alg3_reconstructed; 1 for the others, which update every episode)",
+    "mix": "() probability of playing the cover (alg3_reconstructed; 0 for the others)",
 }
 
 
@@ -84,6 +92,9 @@ def _check_regret(p: dict) -> None:
         raise ParamError(where, "d", f"width * A = {p['width'] * p['A']} with tabular features", p["d"])
     if p["adversary"] == "drifting" and p["d"] < 2:
         raise ParamError(where, "d", ">= 2 for the drifting adversary", p["d"])
+    if p["epoch"] == 1:
+        raise ParamError(where, "epoch", "0 (automatic) or >= 2 (alg3_reconstructed splits each epoch in two)",
+                         p["epoch"])
 
 
 def regret_instance(p: dict, seed: int):
@@ -112,8 +123,8 @@ def run_regret(params: dict, seeds, backend: str) -> dict:
     mdp, adv = regret_instance(p, seeds.seed)
     K = p["K"]
     spec = algorithm_spec(p["algorithm"], K, p["A"], mdp.dim, p["H"], c_eta=p["c_eta"], c_beta=p["c_beta"],
-                          c_gamma=p["c_gamma"], eta=p["eta"], beta=p["beta"], gamma=p["gamma"],
-                          where="adversarial_mdp.regret")
+                          c_gamma=p["c_gamma"], eta=p["eta"], beta=p["beta"], gamma=p["gamma"], epoch=p["epoch"],
+                          mix=p["mix"], c_mix=p["c_mix"], where="adversarial_mdp.regret")
     ck = log_checkpoints(K, p["n_checkpoints"])
     lkeys = np.array([loss_key(seeds.seed, seeds.start + i) for i in range(seeds.replicates)], dtype=np.uint64)
     out = simulate(mdp, adv, spec, K, ck, seeds.keys, lkeys, backend=backend)
@@ -125,7 +136,8 @@ def run_regret(params: dict, seeds, backend: str) -> dict:
         col = diag[:, j].copy()
         col[~np.isfinite(col)] = 0.0  # +-inf: no estimate was formed (full_info, uniform)
         res[name] = col
-    res.update(eta=np.float64(spec.eta), beta=np.float64(spec.beta), gamma=np.float64(spec.gamma))
+    res.update(eta=np.float64(spec.eta), beta=np.float64(spec.beta), gamma=np.float64(spec.gamma),
+               epoch=np.float64(spec.epoch), mix=np.float64(spec.mix))
     return res
 
 

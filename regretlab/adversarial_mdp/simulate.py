@@ -66,6 +66,8 @@ def simulate(mdp: LinearMDP, adv: Adversary, spec: AlgorithmSpec, K: int, checkp
     means = np.ascontiguousarray(adv.means, dtype=float)
     starts = np.ascontiguousarray(adv.starts, dtype=np.int64)
     R, nc = keys.size, ck.size
+    if spec.simulator_free:
+        return _simulate_alg3(phi, P, ns, means, starts, adv, spec, K, ck, keys, lkeys, be, where)
     if be == "numba":
         from . import _kernels
 
@@ -104,6 +106,39 @@ def simulate(mdp: LinearMDP, adv: Adversary, spec: AlgorithmSpec, K: int, checkp
         if xp is not np:
             cum, G, diag = cum.get(), G.get(), diag.get()
     return {"cum": cum, "G": G, "diagnostics": diag}
+
+
+def _simulate_alg3(phi, P, ns, means, starts, adv, spec, K, ck, keys, lkeys, be, where):
+    """``alg3_reconstructed``: its own kernel and reference (epochs, no simulator); numba and python only."""
+    R, nc = keys.size, ck.size
+    H, _, _, d = phi.shape
+    if be == "numba":
+        from . import _kernels
+
+        cum = np.zeros((R, nc))
+        G = np.zeros((R, nc, H, d))
+        diag = np.zeros((R, 5))
+        err = np.zeros(R, dtype=np.int64)
+        _kernels.simulate_alg3_batch(phi, P, ns, means, starts, bool(adv.bernoulli), spec.eta, spec.beta, spec.gamma,
+                                     spec.epoch, spec.mix, spec.ridge, K, ck, keys, lkeys, cum, G, diag, err)
+        if np.any(err):
+            _raise_code(int(err[np.nonzero(err)[0][0]]), spec, where)
+        return {"cum": cum, "G": G, "diagnostics": diag}
+    if be != "python":
+        raise ParamError(where, "backend", "numba or python for alg3_reconstructed (no NumPy/CuPy version)", be)
+    from . import reference
+
+    out = []
+    for r in range(R):
+        try:
+            out.append(reference.run_alg3_replicate(phi.tolist(), P.tolist(), ns.tolist(), means.tolist(),
+                                                    starts.tolist(), bool(adv.bernoulli), spec, K, ck.tolist(),
+                                                    int(keys[r]), int(lkeys[r])))
+        except reference.ReferenceError_ as e:
+            _raise_code(e.code, spec, where)
+    return {"cum": np.array([o[0] for o in out], dtype=float).reshape(R, nc),
+            "G": np.array([o[1] for o in out], dtype=float).reshape(R, nc, H, d),
+            "diagnostics": np.array([o[2] for o in out], dtype=float).reshape(R, 5)}
 
 
 def pseudo_regret(mdp: LinearMDP, cum, G) -> np.ndarray:
