@@ -20,6 +20,10 @@ Numba kernel is; at large d the d^2 / d^3 terms dominate and the floor is the FM
 (~16-32 GFlop/s with AVX2/AVX-512). The kernel's loops are scalar and index-ordered on purpose, the
 price of bit-identical backends; a BLAS call per layer would not pay off at d <= 32 per replicate.
 
+A second table times the simulator-free ``alg3_reconstructed`` (Numba epoch kernel vs its plain-Python
+reference; it has no NumPy path): per episode one trajectory and the mixture's expected loss, per epoch the
+empirical covariance, the estimator and the bonus regression.
+
 Run from the repository root::
 
     python benchmarks/adversarial_mdp.py [--quick] [--out bench-results/adversarial_mdp.json]
@@ -38,13 +42,13 @@ H, WIDTH, R = 3, 3, 16
 
 
 
-def _runner(backend, A, d, K, reps):
+def _runner(backend, A, d, K, reps, alg="alg1"):
     from regretlab.adversarial_mdp import adversary, algorithm_spec, linear_mdp, simulate
     from regretlab.adversarial_mdp.instances import loss_key
 
     mdp = linear_mdp(H, WIDTH, A, d, 0)
     adv = adversary("stochastic_gap", H, d, K, 1)
-    spec = algorithm_spec("alg1", K, A, d, H, c_eta=4.0, c_beta=1e-3)
+    spec = algorithm_spec(alg, K, A, d, H, c_eta=4.0, c_beta=1e-3)
     keys = np.arange(reps, dtype=np.uint64) + np.uint64(1)
     lk = np.array([loss_key(0, r) for r in range(reps)], dtype=np.uint64)
     return lambda: simulate(mdp, adv, spec, K, [K], keys, lk, backend=backend)
@@ -91,6 +95,22 @@ def main(argv=None) -> int:
         us = 1e6 * cores / ps["numba"]
         line += f"  {us:>10.2f}  {r['flops_per_episode']:>8.0f}  {r['flops_per_episode'] / us / 1e3:>12.2f}"
         print(line)
+    # the simulator-free alg3_reconstructed: its own epoch kernel (Numba) and Python reference, no NumPy path
+    alg3 = []
+    for A, d in sizes[:2] if args.quick else [(3, 6), (3, 16), (8, 6)]:
+        fast = R * k_fast / best_of(_runner("numba", A, d, k_fast, R, "alg3_reconstructed"))
+        slow = 4 * k_ref / best_of(_runner("python", A, d, 4 * k_ref, 1, "alg3_reconstructed"), repeat=1)
+        alg3.append({"A": A, "d": d, "H": H, "width": WIDTH, "replicates": R, "unit": "replicate x episode",
+                     "algorithm": "alg3_reconstructed", "per_second": {"numba": fast, "reference": slow}})
+    print("\nalg3_reconstructed (simulator-free: trajectories, and per epoch of ceil(K^(1/3)) episodes the "
+          "empirical covariance and the bonus regression)")
+    print(f"{'A':>3} {'d':>3} {'numba':>12} {'reference':>12}  numba/ref  us/ep/core  vs alg1 numba")
+    for r in alg3:
+        ps = r["per_second"]
+        a1 = next(x["per_second"]["numba"] for x in rows if (x["A"], x["d"]) == (r["A"], r["d"]))
+        print(f"{r['A']:>3} {r['d']:>3} {ps['numba']:>12.3e} {ps['reference']:>12.3e}  {ps['numba'] / ps['reference']:>9.0f}"
+              f"  {1e6 * cores / ps['numba']:>10.2f}  {ps['numba'] / a1:>13.1f}x")
+    rows += alg3
     payload = {"benchmark": "adversarial_mdp", "quick": args.quick, "machine": machine(), "rows": rows}
     write_json(payload, args.out)
     return 0
