@@ -109,7 +109,8 @@ def main(argv=None) -> int:
         ps = r["per_second"]
         a1 = next(x["per_second"]["numba"] for x in rows if (x["A"], x["d"]) == (r["A"], r["d"]))
         print(f"{r['A']:>3} {r['d']:>3} {ps['numba']:>12.3e} {ps['reference']:>12.3e}"
-              f"  {ps['numba'] / ps['reference']:>9.0f}  {1e6 * cores / ps['numba']:>10.2f}  {ps['numba'] / a1:>13.1f}x")
+              f"  {ps['numba'] / ps['reference']:>9.0f}  {1e6 * cores / ps['numba']:>10.2f}"
+              f"  {ps['numba'] / a1:>13.1f}x")
     rows += alg3
     payload = {"benchmark": "adversarial_mdp", "quick": args.quick, "machine": machine(), "rows": rows}
     write_json(payload, args.out)
