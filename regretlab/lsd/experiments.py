@@ -1,7 +1,7 @@
 """Registered LSD / recharging-bandit experiments (``regretlab list``) and the area's theorem plots
 (specs/lsd-recharging-bandits.md §11).
 
-``lsd.ratio`` (figures 1 and 2): one cell = one planner on random small instances; each replicate is one
+``lsd.ratio`` (figures 1, 2 and 5): one cell = one planner on random small instances; each replicate is one
 instance, drawn from ``SeedSequence(seed, spawn_key=(INSTANCE_KEY, r))`` and the instance parameters only, so
 every planner of a sweep meets the same instances. Per instance: the planner's expected value E[ALG(T)]
 (mean over ``draws`` rounding draws), the exact optimum OPT(T) (DP), the LP rate LP*, the ratio
