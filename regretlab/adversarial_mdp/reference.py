@@ -95,8 +95,8 @@ def _factor(M, gamma, h):
     return Lc
 
 
-def _linear_estimate(phi, ns, h, w, diag):
-    """[[phi(s, a)^T w]] over layer h's states; running min / max in diag[0], diag[1] (kernel twin)."""
+def _phi_dot(phi, ns, h, w):
+    """[[phi(s, a)^T w]] over layer h's states (the kernel's summation order)."""
     A, d = len(phi[0][0]), len(phi[0][0][0])
     layer = []
     for s in range(ns[h]):
@@ -106,9 +106,17 @@ def _linear_estimate(phi, ns, h, w, diag):
             for j in range(d):
                 acc += phi[h][s][a][j] * w[j]
             row.append(acc)
-            diag[0] = min(diag[0], acc)
-            diag[1] = max(diag[1], acc)
         layer.append(row)
+    return layer
+
+
+def _linear_estimate(phi, ns, h, w, diag):
+    """[[phi(s, a)^T w]] over layer h's states; running min / max in diag[0], diag[1] (kernel twin)."""
+    layer = _phi_dot(phi, ns, h, w)
+    for row in layer:
+        for v in row:
+            diag[0] = min(diag[0], v)
+            diag[1] = max(diag[1], v)
     return layer
 
 
@@ -393,14 +401,6 @@ def regression_dilated_bonus(phi, ns, pi, b, trajectories, ridge, dil):
         if Lc is None:
             raise ReferenceError_(10 + h)
         w = _backward(Lc, _forward(Lc, x))
-        layer = []
-        for s in range(ns[h]):
-            row = []
-            for a in range(A):
-                acc = 0.0
-                for j in range(d):
-                    acc += phi[h][s][a][j] * w[j]
-                row.append(b[h][s][a] + dil * acc)
-            layer.append(row)
-        Bd[h] = layer
+        cont = _phi_dot(phi, ns, h, w)
+        Bd[h] = [[b[h][s][a] + dil * cont[s][a] for a in range(A)] for s in range(ns[h])]
     return Bd

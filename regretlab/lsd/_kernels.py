@@ -220,56 +220,44 @@ def run_requests(payoff, inst_of, start, next_play, next_idle, mode, period, wid
             pick = -1
             chosen[:] = False
             n_chosen = 0
-            if mode <= 1 and m > 1:
-                n = 0
-                for a in range(k):
-                    if (not inactive[a]) and (t - offset[b, a]) % period[b, a] < width[b, a]:
-                        req[n] = a
-                        n += 1
-                if n <= m:
-                    for j in range(n):
-                        chosen[req[j]] = True
-                    n_chosen = n
-                else:
-                    for j in range(m):
-                        uj = u if j == 0 else ctr_uniform(key, np.uint64(CHOICE_CTR + t * m + j))
-                        i = j + min(int(uj * (n - j)), n - j - 1)
-                        tmp = req[j]
-                        req[j] = req[i]
-                        req[i] = tmp
-                        chosen[req[j]] = True
-                    n_chosen = m
-            elif mode <= 1:
+            if mode <= 1:
                 n = 0
                 inside = 0.0
                 outside = 0.0
-                for a in range(k):
+                for a in range(k):          # the requesters of round t, in index order
                     if (not inactive[a]) and (t - offset[b, a]) % period[b, a] < width[b, a]:
+                        req[n] = a
                         n += 1
                         inside += q[b, a]
                     else:
                         outside += q[b, a]
-                if n == 1 or (n >= 2 and (mode == 1 or Qall <= 0.0)):
-                    j = min(int(u * n), n - 1)
-                    for a in range(k):
-                        if (not inactive[a]) and (t - offset[b, a]) % period[b, a] < width[b, a]:
-                            if j == 0:
-                                pick = a
-                                break
-                            j -= 1
+                if m > 1:
+                    if n <= m:
+                        for j in range(n):
+                            chosen[req[j]] = True
+                        n_chosen = n
+                    else:
+                        for j in range(m):
+                            uj = u if j == 0 else ctr_uniform(key, np.uint64(CHOICE_CTR + t * m + j))
+                            i = j + min(int(uj * (n - j)), n - j - 1)
+                            tmp = req[j]
+                            req[j] = req[i]
+                            req[i] = tmp
+                            chosen[req[j]] = True
+                        n_chosen = m
+                elif n == 1 or (n >= 2 and (mode == 1 or Qall <= 0.0)):
+                    pick = req[min(int(u * n), n - 1)]
                 elif n >= 2:
                     wsum = 0.0
-                    for a in range(k):
-                        if (not inactive[a]) and (t - offset[b, a]) % period[b, a] < width[b, a]:
-                            wsum += ((inside - q[b, a]) / (n - 1) + outside / n) / Qall
+                    for j in range(n):
+                        wsum += ((inside - q[b, req[j]]) / (n - 1) + outside / n) / Qall
                     target = u * wsum
                     acc = 0.0
-                    for a in range(k):
-                        if (not inactive[a]) and (t - offset[b, a]) % period[b, a] < width[b, a]:
-                            acc += ((inside - q[b, a]) / (n - 1) + outside / n) / Qall
-                            pick = a
-                            if target < acc:
-                                break
+                    for j in range(n):
+                        acc += ((inside - q[b, req[j]]) / (n - 1) + outside / n) / Qall
+                        pick = req[j]
+                        if target < acc:
+                            break
             elif mode == 2:
                 acc = 0.0
                 for a in range(k):

@@ -151,8 +151,8 @@ def _check_ratio(p: dict) -> None:
     if p["planner"] == "max_mean_cycle" and n > KARP_MAX_STATES:
         raise ParamError(where, "k", f"k and tau_max with n_states^k <= {KARP_MAX_STATES} for max_mean_cycle "
                          "(Karp's tables)", f"k = {p['k']}, tau_max = {p['tau_max']}: {n} joint states")
-    g = n_pattern_sets(p["model"], p["k"], 2 * p["tau_max"])
-    if p["planner"] == "best_periodic_exact" and g > GRID_MAX:
+    g = n_pattern_sets(p["model"], p["k"], 2 * p["tau_max"]) if p["planner"] == "best_periodic_exact" else 0
+    if g > GRID_MAX:
         raise ParamError(where, "k", f"k and tau_max with at most {GRID_MAX} pattern sets for best_periodic_exact",
                          f"k = {p['k']}, tau_max = {p['tau_max']}: {g}")
 

@@ -23,6 +23,7 @@ learning under recovering rewards", ICML 2021; others in :mod:`regretlab.lsd.mod
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -56,11 +57,18 @@ class PeriodicResult:
 
     def plan(self):
         """The schedule as a one-row plan of :func:`regretlab.lsd.rounding.run_plan` (collision-free)."""
-        from .rounding import _MODE_FAIR, Plan
+        return _periodic_plan(self.period, np.maximum(self.width, 1), self.offset[None])
 
-        row = lambda v: np.asarray(v, np.int64)[None].copy()   # noqa: E731
-        return Plan("best_periodic_exact", _MODE_FAIR, row(self.period), row(np.maximum(self.width, 1)),
-                    row(self.offset), (self.period[None] > 0).astype(float), np.zeros((1, len(self.period))))
+
+def _periodic_plan(period, width, offsets):
+    """A collision-free periodic plan (request mode, every active arm requesting with q = 1): one row per
+    offset vector (rows of ``offsets``), the same periods and widths in each."""
+    from .rounding import _MODE_FAIR, Plan
+
+    n = len(offsets)
+    return Plan("best_periodic_exact", _MODE_FAIR, np.tile(np.asarray(period, np.int64), (n, 1)),
+                np.tile(np.asarray(width, np.int64), (n, 1)), np.asarray(offsets, np.int64).copy(),
+                np.tile((np.asarray(period) > 0).astype(float), (n, 1)), np.zeros((n, len(period))))
 
 
 def patterns(inst: Instance, P_max: int) -> list[tuple[int, int]]:
@@ -163,22 +171,19 @@ def best_periodic_exact(inst: Instance, T: int, *, P_max: int | None = None) -> 
             tied.append(choice)
     if best_rate is None:          # unreachable: one arm played every round is always feasible
         raise RuntimeError(f"{where}: no feasible periodic schedule")
-    from .rounding import _MODE_FAIR, Plan, run_plan
+    from .rounding import run_plan
 
     best, n_feas = None, 0
     for choice in tied:
         offs = np.array(list(_offset_vectors(pats, choice, cover, False, OFFSETS_MAX)), np.int64)
-        n = len(offs)
-        n_feas += n
+        n_feas += len(offs)
         wid = np.array([pats[c][0] if c >= 0 else 1 for c in choice], np.int64)
         per = np.array([pats[c][1] if c >= 0 else 0 for c in choice], np.int64)
-        plan = Plan(where, _MODE_FAIR, np.tile(per, (n, 1)), np.tile(wid, (n, 1)), offs,
-                    np.tile((per > 0).astype(float), (n, 1)), np.zeros((n, inst.k)))
-        vals = run_plan(inst, plan, T).scores.value
+        vals = run_plan(inst, _periodic_plan(per, wid, offs), T).scores.value
         j = int(np.argmax(vals))
         if best is None or vals[j] > best.value + 1e-12:
             best = PeriodicResult(np.where(per > 0, wid, 0), per, offs[j], best_rate, float(vals[j]), 0)
-    return PeriodicResult(best.width, best.period, best.offset, best.rate, best.value, n_feas)
+    return dataclasses.replace(best, n_feasible=n_feas)
 
 
 def cycle_schedule(inst: Instance, T: int, cycle=None) -> np.ndarray:

@@ -226,10 +226,9 @@ class Cycle:
         return int(len(self.states))
 
 
-def _edge(inst: Instance, x: int, mask: np.ndarray) -> tuple[float, int]:
-    cols = joint_cols(inst, x)
-    r = float(inst.payoff[np.arange(inst.k), cols][mask.astype(bool)].sum())
-    return r, joint_index(inst, inst.advance(cols, mask))
+def _edge_reward(inst: Instance, x: int, mask: np.ndarray) -> float:
+    """Sum of the means of the arms that ``mask`` plays in joint state x."""
+    return float(inst.payoff[np.arange(inst.k), joint_cols(inst, x)][mask.astype(bool)].sum())
 
 
 def max_mean_cycle(inst: Instance) -> Cycle:
@@ -240,7 +239,7 @@ def max_mean_cycle(inst: Instance) -> Cycle:
     of |X| edges that attains Karp's maximum: that walk is split into simple cycles and the best is kept, whose
     mean equals rho* (Chaturvedi and McConnell, "A note on finding minimum mean cycle", IPL 127, 2017; the
     code checks it and raises if not). Repeating the cycle gives a periodic schedule with long-run rate rho*
-    (:func:`regretlab.lsd.baselines.cycle_schedule`). For |X| <= KARP_MAX_STATES; O(|X|^2 #actions k) time."""
+    (:func:`regretlab.lsd.periodic.cycle_schedule`). For |X| <= KARP_MAX_STATES; O(|X|^2 #actions k) time."""
     where = "max_mean_cycle"
     nX = inst.n_states ** inst.k
     if nX > KARP_MAX_STATES:
@@ -267,7 +266,7 @@ def max_mean_cycle(inst: Instance) -> Cycle:
             continue
         p = pos[v]
         states, masks = stack[p:], acts[stack_edges[p:]]
-        mean = sum(_edge(inst, s, m)[0] for s, m in zip(states, masks)) / len(states)
+        mean = sum(_edge_reward(inst, s, m) for s, m in zip(states, masks)) / len(states)
         if best is None or mean > best.rate:
             best = Cycle(mean, np.array(states, np.int64), masks.copy())
         for u in stack[p + 1:]:
