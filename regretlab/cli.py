@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="auto", choices=["auto", "numba", "numpy", "cupy", "python"],
                    help="simulation backend (auto: cupy if a GPU is present, else numba)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing results directory")
+    p.add_argument("--yes", action="store_true",
+                   help="run a sweep of more than 100,000 cells (refused otherwise, before the grid is expanded)")
     _add_exec_args(p)
 
     p = sub.add_parser("resume", help="continue an interrupted sweep",
@@ -176,10 +178,12 @@ def _param_table(con, exp) -> None:
 
 def cmd_run(args) -> int:
     from regretlab.core.runner import run_sweep
+    from regretlab.core.sweep import MAX_CELLS
 
     rep = run_sweep(args.config, overrides=args.overrides, out=args.out, workers=args.workers,
                     backend=args.backend, scheduler=args.scheduler, dask_local=args.dask_local,
-                    overwrite=args.overwrite, quiet=args.quiet, plots=not args.no_plot)
+                    overwrite=args.overwrite, quiet=args.quiet, plots=not args.no_plot,
+                    max_cells=None if args.yes else MAX_CELLS)
     return _report(rep)
 
 
@@ -192,6 +196,10 @@ def cmd_resume(args) -> int:
 
 
 def _report(rep) -> int:
+    from regretlab.core.runner import describe_rejected
+
+    for line in describe_rejected(rep.get("rejected", ())):
+        print(line)
     print(f"{rep.out}: {rep.cells} cells, {rep.ran} run now, {rep.skipped} already finished, "
           f"{len(rep.failed)} failed")
     if rep.failed:
@@ -203,8 +211,13 @@ def _report(rep) -> int:
 
 def cmd_plot(args) -> int:
     from regretlab.core.plots import draw_all
+    from regretlab.core.results import ResultsDir
 
-    paths = draw_all(args.dir)
+    rd = ResultsDir(args.dir)
+    if not rd.exists():
+        raise FileNotFoundError(f"{args.dir}: not a regretlab results directory (no manifest.json)")
+    with rd.writer("plot"):
+        paths = draw_all(args.dir)
     for p in paths:
         print(p)
     return 0 if paths else 1
@@ -271,12 +284,19 @@ def cmd_reproduce(args) -> int:
     return 1 if any(t.status == "failed" for t in targets) else 0
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"warning: {message}", file=sys.stderr)
+
+
 COMMANDS = {"list": cmd_list, "run": cmd_run, "resume": cmd_resume, "plot": cmd_plot, "show": cmd_show,
             "reproduce": cmd_reproduce, "bench": cmd_bench}
 
 
 def main(argv=None) -> int:
+    import warnings
+
     from regretlab.core.backends import BackendUnavailable
+    from regretlab.core.results import ResultsDirError, ResultsWarning
     from regretlab.core.sweep import ConfigError
     from regretlab.core.validate import ParamError
 
@@ -285,9 +305,11 @@ def main(argv=None) -> int:
     if not args.command:
         ap.print_help()
         return 2
+    warnings.filterwarnings("always", category=ResultsWarning)
+    warnings.showwarning = _one_line_warning
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, ParamError, FileExistsError, FileNotFoundError, BackendUnavailable) as e:
+    except (ConfigError, ParamError, FileExistsError, FileNotFoundError, BackendUnavailable, ResultsDirError) as e:
         print(f"regretlab {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

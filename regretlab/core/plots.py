@@ -33,7 +33,7 @@ def cell_label(params: dict, keys) -> str:
 def _select(res: Results, spec: dict) -> list[dict]:
     where = spec.get("where", {})
     return [c for c in res.cells if all(c["params"].get(k) == v for k, v in where.items())
-            and res.dir.npz_path(c["index"]).exists()]
+            and res.ok(c["index"])]
 
 
 def select_cells(res: Results, spec: dict) -> list[dict]:

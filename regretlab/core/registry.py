@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,6 +156,8 @@ class Seeds:
     None otherwise. Experiments whose replicates are expensive (LLM agents) keep per-replicate results and
     response caches there, so that a killed sweep resumes inside a cell; it is never read for the numbers
     of a finished cell, and results must not depend on whether it is set.
+
+    ``progress``: set by the sweep; experiments call :meth:`report`, never ``progress`` directly.
     """
 
     seed: int
@@ -162,6 +165,17 @@ class Seeds:
     replicates: int
     start: int = 0
     workdir: str | None = None
+    progress: Callable[[int, int, str], None] | None = field(default=None, compare=False, repr=False)
+
+    def report(self, done: int, total: int, unit: str = "replicates") -> None:
+        """Tell the sweep how far this cell has come (``done`` of ``total`` ``unit``); a no-op outside a sweep.
+
+        Long cells call it from their loops (replicates, MDPs, policies, chunks), so that ``regretlab run``
+        shows a bar with an ETA for each running cell instead of a silent ``0/1``. It must never change
+        the numbers; the sweep throttles what it displays, so calling it once per loop step is fine.
+        """
+        if self.progress is not None:
+            self.progress(int(done), int(total), unit)
 
     @property
     def states(self) -> np.ndarray:
@@ -196,6 +210,20 @@ class Experiment:
     cite: tuple = ()
     check: Callable[[dict], None] | None = None  # cross-parameter validation of one resolved cell
     backends: tuple = ("numba", "numpy", "cupy", "python")
+    # parameter -> reason (str) it never changes the outputs, or callable(resolved params) -> reason | None
+    inert: Mapping[str, Any] = field(default_factory=dict)
+
+    def inert_reason(self, key: str, resolved: Mapping[str, Any]) -> str | None:
+        """Why parameter ``key`` cannot change the outputs of the resolved cell ``resolved``, or None when it can.
+
+        Declared with ``experiment(..., inert={key: reason})``; ``reason`` is a string (inert in every cell:
+        an execution knob whose contract is bit-identical outputs, such as a thread count) or a callable
+        ``resolved -> str | None`` (inert in some cells only, e.g. a policy parameter read by one policy).
+        tests/test_params_reach.py checks both directions on every registered experiment: a parameter that is
+        not declared inert must change the outputs, and a declared-inert one must leave them bit-identical.
+        """
+        why = self.inert.get(key)
+        return why(resolved) if callable(why) else why
 
     def resolve(self, given: Mapping[str, Any], where: str | None = None, key_prefix: str = "") -> dict:
         """Fill defaults, validate every value; unknown keys raise with a 'did you mean'."""
@@ -224,14 +252,22 @@ _AREAS_LOADED = False
 
 
 def experiment(name: str, *, summary: str, params: Mapping[str, Param], small=None, outputs=None,
-               curves=None, cite=(), check=None, backends=("numba", "numpy", "cupy", "python")):
-    """Decorator registering ``func(params, seeds, backend)`` under ``name`` (immutable once set)."""
+               curves=None, cite=(), check=None, backends=("numba", "numpy", "cupy", "python"), inert=None):
+    """Decorator registering ``func(params, seeds, backend)`` under ``name`` (immutable once set).
+
+    ``inert``: the parameters that do not change the outputs of some or all cells, each with its reason (a
+    string) or a callable ``resolved params -> reason | None`` (see :meth:`Experiment.inert_reason`). Every other
+    accepted parameter must reach the outputs; a parameter a cell does not use is better refused by ``check``.
+    """
 
     def deco(func):
         if name in _REGISTRY and _REGISTRY[name].func.__qualname__ != func.__qualname__:
             raise ValueError(f"experiment {name!r} is already registered")
+        unknown = [k for k in (inert or {}) if k not in params]
+        if unknown:
+            raise ValueError(f"experiment {name!r}: inert names {unknown[0]!r}, which is not one of its parameters")
         _REGISTRY[name] = Experiment(name, func, summary, dict(params), dict(small or {}), dict(outputs or {}),
-                                     dict(curves or {}), tuple(cite), check, tuple(backends))
+                                     dict(curves or {}), tuple(cite), check, tuple(backends), dict(inert or {}))
         return func
 
     return deco
@@ -248,13 +284,17 @@ def plotter(kind: str):
 
 
 def load_areas() -> None:
-    """Import every area's ``experiments`` module (built-in list, then entry-point plugins), once."""
+    """Import every area's ``experiments`` module, once: the built-in list, the comma-separated modules of the
+    ``REGRETLAB_AREAS`` environment variable (experiments of one's own, found by every worker process of a
+    sweep too), then the ``regretlab.areas`` entry-point plugins of installed packages."""
     global _AREAS_LOADED
     if _AREAS_LOADED:
         return
     from regretlab.areas import AREAS
 
     modules = list(AREAS)
+    # modules of one's own, e.g. REGRETLAB_AREAS=mylab.experiments: also imported by worker processes
+    modules += [m.strip() for m in os.environ.get("REGRETLAB_AREAS", "").split(",") if m.strip() not in ("", *modules)]
     try:
         from importlib.metadata import entry_points
 

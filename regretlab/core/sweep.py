@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import json
+import math
 import os
 import time
 import tomllib
@@ -127,9 +129,24 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
+#: ``load_config`` refuses a sweep of more cells than this unless told otherwise (``--yes``).
+MAX_CELLS = 100_000
+
+
+def count_cells(config: Mapping) -> int:
+    """Number of cells of a (merged) config, computed from the axis lengths without expanding the grid."""
+    lens = [len(v) for v in dict(config.get("zip", {})).values() if isinstance(v, list)]
+    zipped = lens[0] if lens else 1
+    return math.prod(len(v) for v in dict(config.get("grid", {})).values() if isinstance(v, list)) * zipped
+
+
 def load_config(path: str | os.PathLike | None = None, overrides: Sequence[str] | dict | None = None,
-                config: Mapping | None = None) -> Sweep:
-    """Read, merge overrides, validate and expand a sweep config into cells (no work is done)."""
+                config: Mapping | None = None, max_cells: int | None = MAX_CELLS, on_count=None) -> Sweep:
+    """Read, merge overrides, validate and expand a sweep config into cells (no work is done).
+
+    A sweep of more than ``max_cells`` cells is refused before its grid is expanded (``None``: no limit);
+    ``on_count(n, replicates)`` is called with the number of cells once the axes are validated, before the expansion.
+    """
     source = str(path) if path is not None else "<config>"
     if config is None:
         try:
@@ -195,6 +212,16 @@ def load_config(path: str | os.PathLike | None = None, overrides: Sequence[str] 
     if set(grid) & set(zipped):
         _fail(source, f"parameter {sorted(set(grid) & set(zipped))[0]!r} is in both [grid] and [zip]")
 
+    n_cells = count_cells({"grid": grid, "zip": zipped})
+    if on_count is not None:
+        on_count(n_cells, replicates)
+    if max_cells is not None and n_cells > max_cells:
+        axes_desc = " x ".join(f"{k} {len(v)}" for k, v in grid.items())
+        if zipped:
+            axes_desc += (" x " if axes_desc else "") + f"[zip] {lens[next(iter(lens))]}"
+        _fail(source, f"the sweep has {n_cells:,} cells ({axes_desc}), more than the limit of {max_cells:,}; "
+                      "check the grid, or pass --yes (Python: max_cells=None) to run it anyway")
+
     plots = cfg.get("plots", [])
     if "plot" in cfg:
         plots = [cfg["plot"]] + list(plots)
@@ -234,18 +261,54 @@ def _set_threads(n: int | None) -> None:
         os.environ["NUMBA_NUM_THREADS"] = str(n)
 
 
+class FileProgress:
+    """A cell's progress callback in another process: writes ``{"done", "total", "unit"}`` to a JSON file
+    (atomically, at most every ``every`` seconds, always the last step), which the sweep's process polls."""
+
+    def __init__(self, path: str, every: float = 0.25):
+        self.path, self.every, self.last = path, every, 0.0
+
+    def __call__(self, done: int, total: int, unit: str) -> None:
+        now = time.monotonic()
+        if done < total and now - self.last < self.every:
+            return
+        self.last = now
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            tmp = f"{os.path.dirname(self.path)}/.{os.path.basename(self.path)}.{os.getpid()}.tmp"
+            with open(tmp, "w") as fh:
+                json.dump({"done": done, "total": total, "unit": unit}, fh)
+            os.replace(tmp, self.path)
+        except OSError:  # progress display only: never fail a cell for it
+            pass
+
+
+def read_progress(path: str | os.PathLike) -> tuple[int, int, str] | None:
+    """The last ``(done, total, unit)`` a :class:`FileProgress` wrote, or None."""
+    try:
+        with open(path) as fh:
+            d = json.load(fh)
+        return int(d["done"]), int(d["total"]), str(d["unit"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def run_cell(experiment: str, params: dict, seed: int, cell: int, replicates: int, backend: str,
-             workdir: str | None = None, threads: int | None = None) -> dict:
+             workdir: str | None = None, threads: int | None = None, progress=None) -> dict:
     """Run one cell; returns ``{"ok": True, "arrays": {...}, "seconds": s}`` or the error and traceback.
 
     Never raises for a failure inside the experiment: a failing cell is recorded, the sweep goes on.
     ``workdir`` is handed to the experiment as ``Seeds.workdir`` (its scratch directory for resuming).
+    ``progress``: a callable ``(done, total, unit)`` or the path of a :class:`FileProgress` file; the
+    experiment reaches it through ``Seeds.report``.
     """
     _set_threads(threads)
     t0 = time.perf_counter()
+    if isinstance(progress, str):
+        progress = FileProgress(progress)
     try:
         exp = registry.get(experiment)
-        out = exp.func(params, registry.Seeds(seed, cell, replicates, workdir=workdir), backend)
+        out = exp.func(params, registry.Seeds(seed, cell, replicates, workdir=workdir, progress=progress), backend)
         arrays = {k: np.asarray(v) for k, v in out.items()}
         for k, v in arrays.items():
             if v.dtype == object:
@@ -262,38 +325,63 @@ def _worker_init(threads: int) -> None:
 
 def execute(sweep: Sweep, todo: Iterable[int], on_done, *, workers: int = 1, backend: str = "auto",
             scheduler: str | None = None, dask_local: int | None = None,
-            workdir: str | os.PathLike | None = None) -> None:
+            workdir: str | os.PathLike | None = None, on_progress=None) -> None:
     """Run cells ``todo`` and call ``on_done(index, result)`` as each finishes (in the calling process).
 
     ``workers == 1`` runs in-process with every core for Numba; ``workers > 1`` uses a local process
     pool with ``NUMBA_NUM_THREADS = cores // workers`` per worker; ``scheduler`` (an address such as
     ``tcp://host:8786``) or ``dask_local`` (a LocalCluster of that many workers) uses Dask distributed.
     ``workdir``: the folder holding the cells' scratch directories (``<workdir>/c00007``; see
-    :class:`regretlab.core.registry.Seeds`).
+    :class:`regretlab.core.registry.Seeds`). ``on_progress(index, done, total, unit)``: called with what a
+    running cell reports through ``Seeds.report`` (in-process directly; from other processes through
+    :class:`FileProgress` files under ``<workdir>/.progress``, polled here, which needs a shared filesystem).
     """
     from .results import cell_name
 
     todo = list(todo)
     cores = os.cpu_count() or 1
+    pdir = None if workdir is None or on_progress is None else os.path.join(os.fspath(workdir), ".progress")
+    ppath = {i: None if pdir is None else os.path.join(pdir, f"{cell_name(i)}.json") for i in todo}
     args = [(sweep.experiment, sweep.cells[i], sweep.seed, i, sweep.replicates, backend,
              None if workdir is None else os.path.join(os.fspath(workdir), cell_name(i))) for i in todo]
+
+    def poll(running):
+        for i in running:
+            got = read_progress(ppath[i]) if ppath[i] else None
+            if got is not None:
+                on_progress(i, *got)
+
+    def finished(i, result):
+        if ppath[i]:
+            try:
+                os.unlink(ppath[i])
+            except OSError:
+                pass
+        on_done(i, result)
+
     if scheduler or dask_local:
-        _execute_dask(todo, args, on_done, scheduler, dask_local, cores)
+        _execute_dask(todo, args, finished, scheduler, dask_local, cores, ppath, poll)
     elif workers <= 1:
         for i, a in zip(todo, args):
-            on_done(i, run_cell(*a))
+            cb = None if on_progress is None else (lambda d, t, u, i=i: on_progress(i, d, t, u))
+            finished(i, run_cell(*a, progress=cb))
     else:
         import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
         threads = max(1, cores // workers)
         ctx = mp.get_context("spawn")  # no fork after Numba started its thread pool
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
                                    initargs=(threads,))
         try:
-            futs = {pool.submit(run_cell, *a, threads): i for i, a in zip(todo, args)}
-            for f in as_completed(futs):
-                on_done(futs[f], f.result())
+            futs = {pool.submit(run_cell, *a, threads, ppath[i]): i for i, a in zip(todo, args)}
+            pending = set(futs)
+            while pending:
+                ready, pending = wait(pending, timeout=0.5 if pdir else None, return_when=FIRST_COMPLETED)
+                for f in ready:
+                    finished(futs[f], f.result())
+                if pdir:
+                    poll([futs[f] for f in pending if f.running()])
         except BaseException:
             # Ctrl-C or an error while writing: drop the queued cells instead of waiting for them all;
             # finished cells are already on disk and `regretlab resume` continues
@@ -302,7 +390,7 @@ def execute(sweep: Sweep, todo: Iterable[int], on_done, *, workers: int = 1, bac
         pool.shutdown()
 
 
-def _execute_dask(todo, args, on_done, scheduler, dask_local, cores):
+def _execute_dask(todo, args, on_done, scheduler, dask_local, cores, ppath, poll):
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -317,10 +405,17 @@ def _execute_dask(todo, args, on_done, scheduler, dask_local, cores):
                                dashboard_address=None, env={"NUMBA_NUM_THREADS": str(threads)})
         client = Client(cluster)
     try:
-        futs = {client.submit(run_cell, *a, threads, pure=False, key=f"cell-{i}-{os.getpid()}-{time.time_ns()}"): i
+        futs = {client.submit(run_cell, *a, threads, ppath[i], pure=False,
+                              key=f"cell-{i}-{os.getpid()}-{time.time_ns()}"): i
                 for i, a in zip(todo, args)}
-        for f in as_completed(list(futs)):
-            on_done(futs[f], f.result())
+        done = as_completed(list(futs))
+        while not done.is_empty():
+            if not done.has_ready() and any(ppath.values()):
+                poll([futs[f] for f in futs if not f.done()])
+                time.sleep(0.25)
+                continue
+            for f in done.next_batch(block=True):
+                on_done(futs[f], f.result())
     finally:
         client.close()
         if cluster is not None:
