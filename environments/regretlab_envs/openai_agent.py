@@ -17,6 +17,12 @@ callable ``agent(messages, seed=None) -> str`` for :mod:`regretlab_envs.runner`.
   ``max_consecutive_failures`` (default 3, None: never) such failures in a row, the endpoint is taken as down:
   :class:`EndpointDown` is raised, then and on every later call that the cache cannot answer, and the runner
   lets it end the run (a harness cell fails naming the URL instead of recording a run of fallbacks).
+* Configuration errors: a base URL that is not ``http(s)://``, a bad ``api_key_env`` name, an ``api_key_env``
+  whose variable is unset or empty (checked when the agent is built and again at each call) and a key the
+  server refuses (HTTP 401 or 403) raise :class:`AgentConfigError`, naming the variable, never its value. Every
+  later call would fail the same way (after a refusal, the agent and its forks raise it again without a
+  request), so the runner lets it end the run, as :class:`EndpointDown`, instead of recording a round of
+  fallback arms as the agent's answers.
 * Secrets: the key is read from ``os.environ[api_key_env]`` at each call and sent as ``Authorization: Bearer``;
   it is never stored on the object, in ``repr``, in call records, in the cache or in error messages.
 * Cache: ``cache`` (a path or :class:`ResponseCache`) is a JSONL file keyed by the SHA-256 of the full request
@@ -46,7 +52,8 @@ from pathlib import Path
 
 from regretlab_envs._validate import check_float, check_int
 
-__all__ = ["PRESETS", "CallRecord", "EndpointDown", "OpenAIChatAgent", "ResponseCache", "TransportError"]
+__all__ = ["PRESETS", "AgentConfigError", "CallRecord", "EndpointDown", "OpenAIChatAgent", "ResponseCache",
+           "TransportError"]
 
 PRESETS = {"vllm": "http://localhost:8000/v1", "llama_cpp": "http://127.0.0.1:8080/v1",
            "ollama": "http://localhost:11434/v1"}
@@ -67,6 +74,13 @@ class EndpointDown(TransportError):
     harness cell fails with this message instead of recording a run made of fallbacks."""
 
 
+class AgentConfigError(ValueError):
+    """The agent is set up so that no call can succeed (module docstring: a missing or empty API-key variable, a
+    non-HTTP base URL, a key the server refuses). Not a failure of one round: :mod:`regretlab_envs.runner`
+    re-raises it, so the episode ends and a harness cell fails with this message before any replicate is
+    recorded. The message names the environment variable, never its value."""
+
+
 class _Health:
     """Consecutive transport failures, shared by an agent and its forks."""
 
@@ -74,6 +88,7 @@ class _Health:
         self.limit = limit
         self.in_row = 0
         self.down: str | None = None
+        self.refused: str | None = None  # the AgentConfigError of a refused key: every later call raises it
         self.lock = threading.Lock()
 
     def ok(self) -> None:
@@ -146,13 +161,13 @@ class OpenAIChatAgent:
                  cache=None, max_concurrency: int = 8, max_consecutive_failures: int | None = 3,
                  name: str | None = None, _default_key: str | None = None):
         if not isinstance(base_url, str) or not re.match(r"https?://\S+$", base_url):
-            raise ValueError(f"{_OWNER}: base_url must start with http:// or https://, got {base_url!r}")
+            raise AgentConfigError(f"{_OWNER}: base_url must start with http:// or https://, got {base_url!r}")
         if not isinstance(model, str):
             raise TypeError(f"{_OWNER}: model must be a string, got {model!r}")
         if api_key_env is not None and not (isinstance(api_key_env, str)
                                             and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", api_key_env)):
-            raise ValueError(f"{_OWNER}: api_key_env must be an environment variable name or None, got "
-                             f"{api_key_env!r}")
+            raise AgentConfigError(f"{_OWNER}: api_key_env must be an environment variable name or None, got "
+                                   f"{api_key_env!r}")
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key_env = api_key_env
@@ -178,14 +193,22 @@ class OpenAIChatAgent:
         self._lock = threading.Lock()
         self.calls: list[CallRecord] = []
         self.last_call: CallRecord | None = None
+        self.check_key()
 
     @classmethod
-    def preset(cls, server: str, model: str, **kw) -> OpenAIChatAgent:
+    def preset(cls, server: str, model: str, *, base_url: str | None = None, **kw) -> OpenAIChatAgent:
+        """The agent for a server's documented default URL (:data:`PRESETS`), or for ``base_url`` with that
+        server's defaults (Ollama's placeholder key)."""
         if server not in PRESETS:
-            raise ValueError(f"{_OWNER}.preset: server must be one of {list(PRESETS)}, got {server!r}")
+            raise AgentConfigError(f"{_OWNER}.preset: server must be one of {list(PRESETS)}, got {server!r}")
         if server == "ollama" and kw.get("api_key_env") is None:
             kw["_default_key"] = "ollama"
-        return cls(PRESETS[server], model, **kw)
+        return cls(base_url or PRESETS[server], model, **kw)
+
+    def check_key(self) -> None:
+        """Raise :class:`AgentConfigError` when ``api_key_env`` names a variable that is unset or empty (the
+        message names the variable only). Called when the agent is built and before each request."""
+        self._key()
 
     def fork(self, *, seed: int | None = None, name: str | None = None) -> OpenAIChatAgent:
         """A copy for one replicate: the same server, sampling parameters, cache and concurrency limit (the
@@ -234,9 +257,13 @@ class OpenAIChatAgent:
     def _key(self) -> str | None:
         if self.api_key_env is None:
             return self._default_key
-        if self.api_key_env not in os.environ:
-            raise KeyError(f"{_OWNER}: the environment variable {self.api_key_env} (the API key) is not set")
-        return os.environ[self.api_key_env]
+        secret = os.environ.get(self.api_key_env)
+        if secret is None or not secret.strip():
+            state = "is not set" if secret is None else "is empty"
+            raise AgentConfigError(f"{_OWNER}: the environment variable {self.api_key_env} (the API key for "
+                                   f"{self.base_url}) {state}; set it, or leave api_key_env unset for a server "
+                                   "without keys")
+        return secret
 
     def _record(self, rec: CallRecord) -> None:
         with self._lock:
@@ -254,6 +281,8 @@ class OpenAIChatAgent:
                 return hit["content"]
         if self._health.down:
             raise EndpointDown("URLError", self._health.down)
+        if self._health.refused:
+            raise AgentConfigError(self._health.refused)
         data = json.dumps(self.request_body(messages, seed=seed)).encode()
         headers = {"Content-Type": "application/json"}
         secret = self._key()
@@ -274,6 +303,17 @@ class OpenAIChatAgent:
                     raise TypeError("message is not an object")
             except urllib.error.HTTPError as exc:
                 kind, detail = f"HTTPError{exc.code}", str(exc.reason)
+                if exc.code in (401, 403):  # the key (or its absence) is refused: so will every later call be
+                    self._record(CallRecord(key, attempt + 1, time.perf_counter() - start, None, None, False,
+                                            "error", kind))
+                    if self.api_key_env:
+                        sent = f"the key in the environment variable {self.api_key_env}"
+                    else:
+                        sent = "the preset's placeholder key" if secret else "no key (api_key_env is not set)"
+                    # the server's own text is left out: it could quote the key
+                    self._health.refused = (f"{_OWNER}: {self.base_url} refused the request with HTTP {exc.code}; "
+                                            f"it was sent {sent}")
+                    raise AgentConfigError(self._health.refused) from None
                 if exc.code != 429 and exc.code < 500:
                     break
                 if exc.code == 429:

@@ -5,6 +5,12 @@
 1. Normalise (:func:`normalise`): Unicode NFKC, ASCII-fold (NFKD, non-ASCII dropped), lower-case, Markdown
    emphasis and backticks (``*``, ``_``, `````) removed, whitespace runs collapsed to one space, surrounding
    quotes and trailing ``.,;:!?`` stripped. Names are normalised the same way.
+   Long replies: text inside ``<think>...</think>`` is removed first (rule 2); of what remains only the last
+   :data:`MAX_PARSED` characters are parsed, since every rule below reads the LAST answer of a reply and a chain
+   of thought ends with its answer. ``ParseResult.truncated`` counts the characters dropped (0 for any reply
+   within the limit, whose parse is unchanged). Every rule runs in time linear in the text parsed (literal
+   tokens found by ``re`` and combined by a scan, no pattern that rescans a run of text from each of its
+   positions), so a reply costs at most O(MAX_PARSED) after the linear ``<think>`` removal.
 2. Locate the answer span on the raw text, case-insensitively; the first kind below that occurs anywhere wins,
    and within it the LAST occurrence: ``<answer>...</answer>`` or ``[answer]...[/answer]`` (an unclosed final
    ``<answer>`` takes the rest of the text); ``action = X``; ``final answer: X`` (or ``=``); ``answer: X``
@@ -32,23 +38,34 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-__all__ = ["OK_STATUSES", "STATUSES", "ParseResult", "normalise", "parse_answer", "render_choice",
+__all__ = ["MAX_PARSED", "OK_STATUSES", "STATUSES", "ParseResult", "normalise", "parse_answer", "render_choice",
            "render_distribution"]
 
 STATUSES = ("ok", "ok_fuzzy", "ok_index", "ok_renormalised", "ambiguous", "invalid", "empty", "error")
 OK_STATUSES = ("ok", "ok_fuzzy", "ok_index", "ok_renormalised")
 MODES = ("single", "distribution")
 
+#: The longest (think-free) tail of a reply that is parsed (module docstring, rule 1).
+MAX_PARSED = 16384
+
+# ``<think>.*?(</think>|$)`` is linear: each match consumes what it scanned.
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.IGNORECASE | re.DOTALL)
-_TAGS = re.compile(r"<answer>(.*?)</answer>|\[answer\](.*?)\[/answer\]", re.IGNORECASE | re.DOTALL)
-_OPEN_TAG = re.compile(r"<answer>(?!.*<answer>)(.*)$", re.IGNORECASE | re.DOTALL)
+# The tag rule, ``<answer>(.*?)</answer>|\[answer\](.*?)\[/answer\]`` taken leftmost-first without overlap, is
+# evaluated by :func:`_last_tag` from the positions of these four literal tokens: the lazy pattern rescans the
+# rest of the text from every unclosed opening tag (quadratic in a reply of unclosed tags).
+_TAG_OPEN = (re.compile(r"<answer>", re.IGNORECASE), re.compile(r"\[answer\]", re.IGNORECASE))
+_TAG_CLOSE = (re.compile(r"</answer>", re.IGNORECASE), re.compile(r"\[/answer\]", re.IGNORECASE))
 _LINE_RULES = (re.compile(r"action\s*=\s*([^\n]*)", re.IGNORECASE),
                re.compile(r"final\s+answer\s*[:=]\s*([^\n]*)", re.IGNORECASE),
                re.compile(r"answer\s*[:=]\s*([^\n]*)", re.IGNORECASE))
 _NUMBER = r"(-?(?:\d+(?:\.\d*)?|\.\d+)(?:\s*/\s*\d+(?:\.\d*)?)?\s*%?|nan|inf(?:inity)?)"
 _INDEX = re.compile(r"(?:\b(?:arm|button|option|choice|number)\s*|#)(\d+)\b|^(\d+)$")
+# ``word: number`` pairs of no arm (rule 4): a maximal run of [a-z0-9 ] holding a letter, then this tail.
+_LETTER = re.compile(r"[a-z]")
+_RUN = re.compile(r"[a-z0-9 ]*")
+_PAIR_TAIL = re.compile(r"\s*[:=]\s*" + _NUMBER)
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,7 @@ class ParseResult:
     distribution: tuple[float, ...] | None = None
     extracted: str = ""
     unknown_names: int = 0
+    truncated: int = 0
 
     @property
     def ok(self) -> bool:
@@ -73,7 +91,7 @@ class ParseResult:
     def as_dict(self) -> dict:
         return {"status": self.status, "arm": self.arm,
                 "distribution": None if self.distribution is None else list(self.distribution),
-                "extracted": self.extracted, "unknown_names": self.unknown_names}
+                "extracted": self.extracted, "unknown_names": self.unknown_names, "truncated": self.truncated}
 
 
 def normalise(text: str) -> str:
@@ -84,19 +102,40 @@ def normalise(text: str) -> str:
     s = re.sub(r"(?<![a-z0-9])_+|_+(?![a-z0-9])", "", s)
     s = re.sub(r"\s+", " ", s).strip()
     s = s.strip("'\"")
-    s = re.sub(r"[.,;:!?]+$", "", s).strip().strip("'\"").strip()
+    # rstrip, not re.sub(r"[.,;:!?]+$"): that pattern retries a punctuation run from each of its positions
+    s = s.rstrip(".,;:!?").strip().strip("'\"").strip()
     return s
 
 
+def _last_tag(text: str) -> str | None:
+    """The content of the last match of ``<answer>(.*?)</answer>|\\[answer\\](.*?)\\[/answer\\]`` (case-insensitive,
+    DOTALL) as ``re.finditer`` finds them, or None; linear in ``len(text)``."""
+    opens = sorted((m.start(), m.end(), k) for k in (0, 1) for m in _TAG_OPEN[k].finditer(text))
+    if not opens:
+        return None
+    closes = [[(m.start(), m.end()) for m in pat.finditer(text)] for pat in _TAG_CLOSE]
+    nxt = [0, 0]  # per kind: the first close not yet passed (opens are visited left to right)
+    pos, last = 0, None
+    for start, body, k in opens:
+        if start < pos:  # inside the previous match
+            continue
+        cl = closes[k]
+        while nxt[k] < len(cl) and cl[nxt[k]][0] < body:
+            nxt[k] += 1
+        if nxt[k] < len(cl):  # the lazy body stops at the first close after the opening tag
+            last = text[body:cl[nxt[k]][0]]
+            pos = cl[nxt[k]][1]
+    return last
+
+
 def _locate(text: str, cot: bool) -> str:
-    text = _THINK.sub(" ", text)
-    tags = list(_TAGS.finditer(text))
-    if tags:
-        m = tags[-1]
-        return m.group(1) if m.group(1) is not None else m.group(2)
-    m = _OPEN_TAG.search(text)
-    if m:
-        return m.group(1)
+    """Rule 2 on a text whose ``<think>`` blocks are already removed."""
+    tag = _last_tag(text)
+    if tag is not None:
+        return tag
+    opens = [m.end() for m in _TAG_OPEN[0].finditer(text)]
+    if opens:  # an unclosed final <answer> takes the rest of the text
+        return text[opens[-1]:]
     for rule in _LINE_RULES:
         found = list(rule.finditer(text))
         if found:
@@ -147,9 +186,15 @@ def parse_answer(text, names, mode: str = "single", *, cot: bool = False, index_
         text = text.decode("utf-8", errors="replace")
     if not isinstance(text, str) or not text.strip():
         return ParseResult("empty")
-    span = normalise(_locate(text, bool(cot)))
-    if mode == "distribution":
-        return _parse_distribution(span, keys)
+    text = _THINK.sub(" ", text)
+    cut = max(len(text) - MAX_PARSED, 0)
+    res = _parse_single(text[cut:], keys, bool(cot), index_base) if mode == "single" else \
+        _parse_distribution(normalise(_locate(text[cut:], bool(cot))), keys)
+    return replace(res, truncated=cut) if cut else res
+
+
+def _parse_single(text: str, keys: tuple[str, ...], cot: bool, index_base: int) -> ParseResult:
+    span = normalise(_locate(text, cot))
     if not span:
         return ParseResult("invalid", extracted=span)
     if span in keys:
@@ -188,7 +233,7 @@ def _parse_distribution(span: str, keys: tuple[str, ...]) -> ParseResult:
             except (ValueError, ZeroDivisionError, OverflowError):
                 probs[a] = math.nan
         rest = pat.sub(" # ", rest)
-    unknown = len(re.findall(r"[a-z][a-z0-9 ]*?\s*[:=]\s*" + _NUMBER, rest))
+    unknown = _count_unknown(rest)
     if not probs:
         return ParseResult("invalid", extracted=span, unknown_names=unknown)
     vals = list(probs.values())
@@ -198,6 +243,27 @@ def _parse_distribution(span: str, keys: tuple[str, ...]) -> ParseResult:
     dist = tuple(probs.get(a, 0.0) / total for a in range(len(keys)))
     status = "ok" if abs(total - 1.0) <= 1e-3 else "ok_renormalised"
     return ParseResult(status, distribution=dist, extracted=span, unknown_names=unknown)
+
+
+def _count_unknown(text: str) -> int:
+    """``len(re.findall(r"[a-z][a-z0-9 ]*?\\s*[:=]\\s*" + _NUMBER, text))`` in linear time.
+
+    A match starting at a letter needs the maximal run of ``[a-z0-9 ]`` after it to be followed by
+    ``\\s*[:=]\\s*number``; every letter of one run shares that run's end, so a run is tested once (the regex
+    tries it again from each of its letters: quadratic in a long run of words with no ``:``)."""
+    n, pos, size = 0, 0, len(text)
+    while pos < size:
+        m = _LETTER.search(text, pos)
+        if m is None:
+            break
+        end = _RUN.match(text, m.end()).end()
+        tail = _PAIR_TAIL.match(text, end)
+        if tail is not None:
+            n += 1
+            pos = tail.end()
+        else:
+            pos = end
+    return n
 
 
 def render_choice(arm: int, names) -> str:

@@ -18,7 +18,9 @@ the reply and a format reminder, up to ``max_reprompts`` times (default 2); the 
 whose fallback rule applies if it is still malformed. A text agent that raises (a transport error after its own
 retries) counts as status ``error`` without a re-prompt (the agent has retried already) and the environment's
 fallback applies; :class:`regretlab_envs.openai_agent.EndpointDown` (the endpoint failed several calls in a
-row) is not caught and ends the run. Per round the episode record keeps
+row) and :class:`regretlab_envs.openai_agent.AgentConfigError` (a missing API key, a refused key: no call can
+succeed) are not caught and end the run, so no replicate made of fallback arms is recorded as the agent's.
+Per round the episode record keeps
 the first status, the final status, the fallback used, the number of re-prompts and the final reply (the
 transcript); ``malformed_rate`` and ``fallback_rate`` are their shares.
 
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -47,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from regretlab_envs.openai_agent import EndpointDown
+from regretlab_envs.openai_agent import AgentConfigError, EndpointDown
 from regretlab_envs.parsing import OK_STATUSES, parse_answer, render_choice
 
 __all__ = ["REMINDER", "CallableAgent", "NumericAsText", "OnlineNumericAsText", "ask", "replicate_seed",
@@ -132,7 +135,7 @@ def ask(agent, messages, names, answer: str, cot: bool, max_reprompts: int) -> t
         try:
             reply = agent(chat)
             status = parse_answer(reply, names, answer, cot=cot).status
-        except EndpointDown:
+        except (EndpointDown, AgentConfigError):  # every later call would fail too: end the run
             raise
         except Exception as exc:  # a transport failure after the agent's own retries
             reply, status = "", "error:" + type(exc).__name__
@@ -273,9 +276,11 @@ def run_online_episode(env, agent, ss: np.random.SeedSequence, *, max_reprompts:
 
 
 def run_replicates(play: Callable[[int], dict], replicates: int, *, workers: int = 8,
-                   out_dir: str | os.PathLike | None = None, start: int = 0) -> list[dict]:
+                   out_dir: str | os.PathLike | None = None, start: int = 0,
+                   progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """``[play(r) for r in range(start, start + replicates)]`` in a thread pool of ``workers``, resumable via
-    ``out_dir`` (``replicate_<r>.json``, r the replicate's own index, so any chunking finds its files)."""
+    ``out_dir`` (``replicate_<r>.json``, r the replicate's own index, so any chunking finds its files).
+    ``progress(done, replicates)`` is called as each replicate finishes (display only)."""
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"run_replicates: workers must be an integer >= 1, got {workers!r}")
     if not isinstance(start, int) or start < 0:
@@ -295,5 +300,15 @@ def run_replicates(play: Callable[[int], dict], replicates: int, *, workers: int
             os.replace(tmp, path)
         return out
 
+    lock, count = threading.Lock(), [0]
+
+    def counted(r: int) -> dict:
+        out = one(r)
+        if progress is not None:
+            with lock:
+                count[0] += 1
+                progress(count[0], replicates)
+        return out
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, range(start, start + replicates)))
+        return list(pool.map(counted, range(start, start + replicates)))

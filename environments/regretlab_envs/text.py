@@ -53,7 +53,9 @@ is not ``ok*`` is malformed; the wrapper then applies ``fallback``:
 
 Never is a "good" arm substituted. Re-prompting is the runner's job (it can call the agent again before calling
 ``step``). ``info["parse"]`` = {``status``, ``raw`` (the reply, truncated to ``MAX_REPLY``), ``extracted``,
-``fallback`` (None or the rule used), ``distribution`` (list or None)}, plus the bandit's keys (``t``,
+``fallback`` (None or the rule used), ``distribution`` (list or None), ``truncated`` (characters of a long reply
+the parser did not read: it reads the last :data:`regretlab_envs.parsing.MAX_PARSED` once ``<think>`` blocks are
+removed, so a reply of any length costs bounded time)}, plus the bandit's keys (``t``,
 ``action`` after parsing/fallback, ``means``, ``best_arm``, ``inst_regret``, ``cum_regret``, ``reward``) and
 ``expected_inst_regret`` = max(means) - <pi, means> for a distribution answer (= ``inst_regret`` otherwise).
 
@@ -357,7 +359,8 @@ class TextBanditWrapper(TextEnvBase):
         raw = action if isinstance(action, str) else ""
         res = parse_answer(raw, self.names, self.answer, cot=self.cot != "none")
         parse = {"status": res.status, "raw": raw[:MAX_REPLY], "extracted": res.extracted, "fallback": None,
-                 "distribution": None if res.distribution is None else list(res.distribution)}
+                 "distribution": None if res.distribution is None else list(res.distribution),
+                 "truncated": res.truncated}
         means = np.asarray(self.env.unwrapped.means, dtype=float)
         pi = None
         if res.status in OK_STATUSES:

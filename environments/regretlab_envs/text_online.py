@@ -39,7 +39,8 @@ Parsing and fallback (§4) follow the bandit wrapper: the reply goes through
 distribution, default), ``previous`` (the last valid distribution; round 1: uniform) or ``abort_episode``
 (``terminated=True``, reward 0, the inner env not stepped, ``info["aborted"] = True``). The inner env's own
 ``info`` (``pi``, ``regret``, ``loss`` or ``payoff_vector``, ...) is passed through, with ``info["parse"]``
-(``status``, ``raw``, ``extracted``, ``fallback``, ``distribution``) and ``info["messages"]`` added. The reward
+(``status``, ``raw``, ``extracted``, ``fallback``, ``distribution``, ``truncated``: the characters of a long reply
+the parser did not read, as in :mod:`regretlab_envs.text`) and ``info["messages"]`` added. The reward
 is the inner env's (minus the expected loss for experts; the realised payoff for games).
 
 Randomness: ``reset(seed=s)`` seeds the inner env with a seed drawn from ``SeedSequence(s)``'s first child; no
@@ -258,7 +259,8 @@ class TextOnlineWrapper(TextEnvBase):
         raw = action if isinstance(action, str) else ""
         res = parse_answer(raw, self.names, self.answer, cot=self.cot != "none")
         parse = {"status": res.status, "raw": raw[:MAX_REPLY], "extracted": res.extracted, "fallback": None,
-                 "distribution": None if res.distribution is None else list(res.distribution)}
+                 "distribution": None if res.distribution is None else list(res.distribution),
+                 "truncated": res.truncated}
         if res.status in OK_STATUSES:
             if self.answer == "distribution":
                 pi = np.asarray(res.distribution, dtype=float)

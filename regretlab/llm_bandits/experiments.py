@@ -122,6 +122,33 @@ PARAMS = {
 OUTPUTS = {**BANDIT_OUTPUTS, **EXTRA_OUTPUTS, "means": "(K,) the instance's arm means"}
 
 
+def _sigma_scaled_inert(p: dict) -> str | None:
+    """``sigma_scaled`` sets ucb1's c and ts_gauss's noise / prior variance on Gaussian presets when unset
+    (:mod:`.harness`); elsewhere it has nothing to scale."""
+    preset = _presets()[p["instance"]]
+    pol = {"ts": "ts_gauss"}.get(p["agent"], p["agent"])
+    if preset.family != "gaussian":
+        return "Bernoulli preset: nothing is scaled by sigma"
+    if (pol == "ucb1" and p["c"] is None) or (pol == "ts_gauss" and (p["noise"] is None or p["prior_var"] is None)):
+        return None
+    return "the agent has no sigma-scaled default left unset"
+
+
+def _text_inert(p: dict) -> str | None:
+    """A baseline policy plays the text interface through NumericAsText (:mod:`.harness`), which keeps its own
+    statistics and never replies malformed: the rendering and the malformed-reply rules cannot change its arms."""
+    if p["agent"] == "llm" or ":" in p["agent"]:
+        return None
+    return "a baseline policy answers through NumericAsText (its own statistics, no malformed reply)"
+
+
+EXPLORE_INERT = {
+    "sigma_scaled": _sigma_scaled_inert,
+    "concurrency": "execution only: replicates played at once; results do not depend on the thread count",
+    **{k: _text_inert for k in TEXT_PARAMS if k != "answer"},  # a distribution answer changes expected_regret
+}
+
+
 def _check_llm(p: dict, where: str) -> None:
     """The endpoint parameters of an ``agent = "llm"`` cell."""
     if not p["model"]:
@@ -188,13 +215,15 @@ def _check(p: dict) -> None:
     curves={"regret": "t"},
     cite=("K24", "N24", "C25", "P25", "ACF02"),
     check=_check,
+    inert=EXPLORE_INERT,
 )
 def explore(params: dict, seeds, backend: str) -> dict:
     preset = _presets()[params["instance"]]
     spec = resolve_agent(params["agent"], preset.family)
     vectorised = spec.kind == "baseline" and params["interface"] == "numeric"
     return evaluate(params, seed=seeds.seed, cell=seeds.cell, replicates=seeds.replicates, start=seeds.start,
-                    states=seeds.states if vectorised else None, backend=backend, workdir=seeds.workdir)
+                    states=seeds.states if vectorised else None, backend=backend, workdir=seeds.workdir,
+                    report=seeds.report)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -228,7 +257,7 @@ def metric_rows(res, cells=None, *, n_boot: int = 10_000, level: float = 0.95) -
 
     from regretlab.core.stats import wilson_interval
 
-    cells = cells if cells is not None else [c for c in res.cells if res.dir.npz_path(c["index"]).exists()]
+    cells = cells if cells is not None else [c for c in res.cells if res.ok(c["index"])]
     rows = []
     for c in cells:
         p, d = c["params"], res.cell(c["index"])
@@ -313,7 +342,7 @@ def _selected(res, spec: dict) -> list[dict]:
     from regretlab.core.sweep import DEFAULT
 
     where = {k: (PARAMS[k].default if v == DEFAULT and k in PARAMS else v) for k, v in spec.get("where", {}).items()}
-    cells = [c for c in res.cells if res.dir.npz_path(c["index"]).exists()
+    cells = [c for c in res.cells if res.ok(c["index"])
              and all(c["params"].get(k) == v for k, v in where.items())]
     if not cells:
         raise ValueError(f"no finished cell matches where = {spec.get('where', {})}")
@@ -431,7 +460,7 @@ def regret_form_rows(res, cells=None, *, n_boot: int = 200, level: float = 0.95,
 
     from .metrics import regret_form_fit
 
-    cells = cells if cells is not None else [c for c in res.cells if res.dir.npz_path(c["index"]).exists()]
+    cells = cells if cells is not None else [c for c in res.cells if res.ok(c["index"])]
     rows = []
     for c in cells:
         p, d = c["params"], res.cell(c["index"])
@@ -508,7 +537,7 @@ def win_rows(res, cells=None, *, alpha: float = 0.05):
     :class:`regretlab.llm_bandits.metrics.WinMatrix` and one row per agent (win_rate, wins, compared)."""
     from .metrics import win_matrix
 
-    cells = cells if cells is not None else [c for c in res.cells if res.dir.npz_path(c["index"]).exists()]
+    cells = cells if cells is not None else [c for c in res.cells if res.ok(c["index"])]
     scores: dict[str, dict[str, np.ndarray]] = {}
     for c in cells:
         d = res.cell(c["index"])
@@ -627,6 +656,8 @@ def _check_online(p: dict) -> None:
 
     where = "llm_bandits.online"
     setting, agent, text = p["setting"], p["agent"], p["interface"] == "text"
+    if p["checkpoints"] == 1:  # log_checkpoints needs n >= 2 (1 and T)
+        raise ParamError(where, "checkpoints", "0 (every round) or >= 2 log-spaced rounds", p["checkpoints"])
     if setting == "game":
         _refuse_unless(p, ONLINE_PARAMS, ("generator", "d"), where, "setting = game (the game sets the actions)")
         if p["game"] != "random":
@@ -683,13 +714,14 @@ def _check_online(p: dict) -> None:
     curves={"regret": "t"},
     cite=("P25",),
     check=_check_online,
+    inert={"concurrency": "execution only: replicates played at once; results do not depend on the thread count"},
 )
 def online(params: dict, seeds, backend: str) -> dict:
     """Step-wise NumPy play whatever ``backend`` says (the agents are step-wise; :mod:`.online`)."""
     from .online import evaluate_online
 
     return evaluate_online(params, seed=seeds.seed, cell=seeds.cell, replicates=seeds.replicates,
-                           start=seeds.start, workdir=seeds.workdir)
+                           start=seeds.start, workdir=seeds.workdir, report=seeds.report)
 
 
 def online_label(params: dict) -> str:
@@ -721,7 +753,7 @@ def online_rows(res, cells=None, *, n_boot: int = 2000, level: float = 0.95, alp
 
     from regretlab.core.stats import sublinear_tests
 
-    cells = cells if cells is not None else [c for c in res.cells if res.dir.npz_path(c["index"]).exists()]
+    cells = cells if cells is not None else [c for c in res.cells if res.ok(c["index"])]
     rows = []
     for c in cells:
         p, d = c["params"], res.cell(c["index"])

@@ -131,7 +131,10 @@ def _is_numeric_agent(obj) -> bool:
 
 
 def _scaled_params(policy: str, family: str, sigma: float, params: dict, sigma_scaled: bool) -> dict:
-    kw = {k: v for k, v in params.items() if v is not None and k in POLICIES[policy].params}
+    """The keyword arguments of ``policy``: every parameter it declares (``POLICIES[policy].params``) that the
+    cell sets, then on Gaussian instances with ``sigma_scaled`` the sigma-scaled defaults of the module docstring
+    (ucb1's c, ts_gauss's noise and prior variance) where the cell leaves them unset."""
+    kw = {k: params[k] for k in POLICIES[policy].params if params.get(k) is not None}
     if family == "gaussian" and sigma_scaled:
         if policy == "ucb1":
             kw.setdefault("c", sigma)
@@ -232,7 +235,8 @@ class _CountingText:
 
 
 def evaluate(params: dict, *, seed: int, cell: int, replicates: int, start: int = 0, states=None,
-             backend: str = "numpy", workdir: str | Path | None = None, checkpoints=None, llm_agent=None) -> dict:
+             backend: str = "numpy", workdir: str | Path | None = None, checkpoints=None, llm_agent=None,
+             report=None) -> dict:
     """Play the agent of ``params`` (the resolved parameters of ``llm_bandits.explore``) for replicates
     ``start .. start + replicates - 1``; see the module docstring. ``states`` (R, 4) uint64 feed the
     vectorised baselines; ``llm_agent`` replaces the HTTP agent built from ``params`` (tests)."""
@@ -246,7 +250,8 @@ def evaluate(params: dict, *, seed: int, cell: int, replicates: int, start: int 
     sigma = float(preset.sigma or 1.0)
     means = np.asarray(preset.means(p["instance_seed"]), dtype=float)
     spec = resolve_agent(p["agent"], preset.family)
-    pparams = {k: p.get(k) for k in ("eps", "c", "d", "m", "prior_mean", "prior_var", "noise")}
+    # the policy's own declared parameters (POLICIES[policy].params), so that every one of them reaches it
+    pparams = {k: p.get(k) for k in POLICIES[spec.policy].params} if spec.kind == "baseline" else {}
 
     if spec.kind == "baseline" and p["interface"] == "numeric":
         from regretlab.bandits import simulate
@@ -312,30 +317,33 @@ def evaluate(params: dict, *, seed: int, cell: int, replicates: int, start: int 
         return ep
 
     episodes = run_replicates(play, replicates, workers=p["concurrency"], start=start,
-                              out_dir=None if work is None else work / "replicates")
+                              out_dir=None if work is None else work / "replicates", progress=report)
     out = _collect(episodes, means, T, ck)
     out["means"] = means
     return out
 
 
-def _build_llm(p: dict, work: Path | None):
-    from regretlab_envs.openai_agent import OpenAIChatAgent
+def _build_llm(p: dict, work: Path | None, where: str = "llm_bandits.explore"):
+    """The cell's HTTP agent, built before any replicate is played: a configuration the agent refuses (an
+    ``api_key_env`` whose variable is unset or empty, a non-HTTP URL) raises
+    :class:`regretlab_envs.openai_agent.AgentConfigError` here, so the cell fails naming the variable (never its
+    value) with nothing written to its work folder, and a resume once it is fixed plays every replicate."""
+    from regretlab_envs.openai_agent import AgentConfigError, OpenAIChatAgent
 
-    where = "llm_bandits.explore"
     if not p["model"]:
         raise ParamError(where, "model", "the model name served at the endpoint (agent = 'llm')", p["model"])
+    if p["server"] == "none" and not p["base_url"]:
+        raise ParamError(where, "base_url", "the endpoint's URL, e.g. http://localhost:8000/v1 (or set server)",
+                         p["base_url"])
     kw = {"api_key_env": p["api_key_env"] or None, "temperature": p["temperature"], "max_tokens": p["max_tokens"],
           "timeout_s": p["timeout_s"], "max_retries": p["max_retries"], "max_concurrency": p["concurrency"],
           "cache": None if work is None else work / "responses.jsonl"}
-    if p["server"] != "none":  # the server's documented default URL unless base_url is given
-        agent = OpenAIChatAgent.preset(p["server"], p["model"], **kw)
-        if p["base_url"]:
-            agent.base_url = p["base_url"].rstrip("/")
-        return agent
-    if not p["base_url"]:
-        raise ParamError(where, "base_url", "the endpoint's URL, e.g. http://localhost:8000/v1 (or set server)",
-                         p["base_url"])
-    return OpenAIChatAgent(p["base_url"], p["model"], **kw)
+    try:
+        if p["server"] != "none":  # the server's documented default URL unless base_url is given
+            return OpenAIChatAgent.preset(p["server"], p["model"], base_url=p["base_url"] or None, **kw)
+        return OpenAIChatAgent(p["base_url"], p["model"], **kw)
+    except AgentConfigError as exc:
+        raise AgentConfigError(f"{where}: {exc}") from None
 
 
 def calls_estimate(params: dict, replicates: int) -> int:

@@ -22,7 +22,8 @@ Agents (``agent``)
   With ``interface = "text"`` they answer the prompts through
   :class:`regretlab_envs.runner.OnlineNumericAsText` (their distribution with 6 decimals): the end-to-end check
   of the text views;
-* ``llm``: an OpenAI-compatible endpoint, built and cached exactly as in :mod:`.harness`;
+* ``llm``: an OpenAI-compatible endpoint, built and cached exactly as in :mod:`.harness` (built before any
+  replicate, so an unset ``api_key_env`` variable fails the cell with nothing recorded);
 * ``"package.module:factory"``: a numeric online agent (``reset(d, T, rng)``, ``act(obs) -> distribution``,
   ``update(info)``) for ``interface = "numeric"`` or a text agent for ``"text"``.
 
@@ -226,7 +227,7 @@ def _collect(episodes: list[dict], ck: np.ndarray) -> dict:
 
 
 def evaluate_online(params: dict, *, seed: int, cell: int, replicates: int, start: int = 0,
-                    workdir: str | Path | None = None, llm_agent=None) -> dict:
+                    workdir: str | Path | None = None, llm_agent=None, report=None) -> dict:
     """Play the agent of ``params`` (the resolved parameters of ``llm_bandits.online``) for replicates
     ``start .. start + replicates - 1`` (module docstring); ``llm_agent`` replaces the HTTP agent (tests)."""
     from regretlab_envs.games import RepeatedGameEnv, play_repeated_game
@@ -244,7 +245,9 @@ def evaluate_online(params: dict, *, seed: int, cell: int, replicates: int, star
     self_play = setting == "game" and p["opponent"] == "self"
     work = Path(workdir) if workdir is not None else None
     kind = "llm" if p["agent"] == "llm" else ("factory" if ":" in p["agent"] else "baseline")
-    shared_llm = (llm_agent if llm_agent is not None else _build_llm(p, work)) if kind == "llm" else None
+    # built (and its key checked) before any replicate: a missing key fails the cell with nothing recorded
+    shared_llm = (llm_agent if llm_agent is not None else _build_llm(p, work, "llm_bandits.online")) \
+        if kind == "llm" else None
     factory = load_factory(p["agent"], "llm_bandits.online") if kind == "factory" else None
     game_kw = {"feedback": p["feedback"], "random_size": p["random_size"], "game_seed": p["game_seed"]}
     text_kw = {"history": None if p["history"] == "default" else p["history"], "answer": p["answer"],
@@ -310,5 +313,5 @@ def evaluate_online(params: dict, *, seed: int, cell: int, replicates: int, star
         return ep
 
     episodes = run_replicates(play, replicates, workers=p["concurrency"], start=start,
-                              out_dir=None if work is None else work / "replicates")
+                              out_dir=None if work is None else work / "replicates", progress=report)
     return _collect(episodes, ck)

@@ -77,4 +77,7 @@ def test_fixed_opponent_fallback_and_bad_input():
     with pytest.raises(ValueError, match="opponent_strategy"):
         RepeatedGameEnv(opponent="fixed", opponent_strategy=[0, 0])
     U1, U2 = game_matrices("random", 5, 3)
-    assert U1.shape == (5, 5) and np.array_equal(U1, game_matrices("random", 5, 3)[0])
+    assert U1.shape == U2.shape == (5, 5) and not np.array_equal(U1, U2)
+    # payoffs in [0, 1] (cum_payoffs lives in Box(0, T)); the seed draws the game
+    assert U1.min() >= 0 and max(U1.max(), U2.max()) <= 1 and U2.min() >= 0
+    assert not np.array_equal(U1, game_matrices("random", 5, 4)[0])

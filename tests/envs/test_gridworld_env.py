@@ -286,7 +286,7 @@ def test_uniform_start_distribution():
         assert info["t"] == 0 and not info["features"].any()
     starts = start_cells(DELIVERY_BOARD_10X10)
     idx = starts[:, 0] * 10 + starts[:, 1]
-    assert counts.sum() == counts[idx].sum() == n  # never a terminal or house cell
+    assert counts[idx].sum() == n  # never a terminal or house cell
     assert counts[idx].min() > 50 and counts[idx].max() < 150  # mean 100, sd ~ 10
 
 

@@ -2,83 +2,30 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
-from regretlab_envs.openai_agent import EndpointDown, OpenAIChatAgent, ResponseCache, TransportError
+from regretlab_envs.openai_agent import AgentConfigError, EndpointDown, OpenAIChatAgent, ResponseCache, TransportError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _fake_chat import FakeChatServer, chat_completion  # noqa: E402
 
 SECRET = "sk-test-0123456789abcdef"
 MSGS = [{"role": "system", "content": "You press buttons."}, {"role": "user", "content": "Which one?"}]
 
 
 def ok(text="<Answer>blue</Answer>", **msg):
-    return 200, {"choices": [{"message": {"role": "assistant", "content": text, **msg}}],
-                 "usage": {"prompt_tokens": 11, "completion_tokens": 3}}, {}
-
-
-class Fake:
-    """Answers requests from a script of (status, body, headers) or ('sleep', seconds, reply)."""
-
-    def __init__(self):
-        self.script, self.requests = [], []
-        self.lock = threading.Lock()
-        self.inflight = self.max_inflight = 0
-        self.default = ok()
-
-    def next(self):
-        with self.lock:
-            return self.script.pop(0) if self.script else self.default
+    return 200, chat_completion(text, (11, 3), **msg), {}
 
 
 @pytest.fixture
 def server():
-    fake = Fake()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with fake.lock:
-                fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                fake.inflight += 1
-                fake.max_inflight = max(fake.max_inflight, fake.inflight)
-            counted = True
-            try:
-                step = fake.next()
-                if step[0] == "sleep":
-                    time.sleep(step[1])
-                    step = step[2]
-                # leave the in-flight count before the reply is sent: once the client has read the reply it may
-                # release its slot and send the next request before this thread reaches ``finally``
-                with fake.lock:
-                    fake.inflight -= 1
-                    counted = False
-                status, payload, headers = step
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-            finally:
-                if counted:
-                    with fake.lock:
-                        fake.inflight -= 1
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    fake.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    yield fake
-    httpd.shutdown()
-    httpd.server_close()
+    """Answers from ``server.script`` (steps popped in order), then ``server.reply`` (``ok()`` until replaced)."""
+    with FakeChatServer(ok()) as fake:
+        yield fake
 
 
 def agent(server, **kw):
@@ -98,7 +45,7 @@ def test_request_body_path_headers_and_usage(server, monkeypatch):
     assert req["headers"]["Content-Type"] == "application/json"
     assert req["body"] == {"model": "qwen-test", "messages": MSGS, "temperature": 0.7, "max_tokens": 256,
                            "seed": 5, "stop": ["</Answer>"], "guided_choice": ["blue", "red"]}
-    assert a(MSGS, seed=9) and server.requests[-1]["body"]["seed"] == 9
+    assert a(MSGS, seed=9) == "<Answer>blue</Answer>" and server.requests[-1]["body"]["seed"] == 9
     assert (a.last_call.prompt_tokens, a.last_call.completion_tokens, a.last_call.attempts) == (11, 3, 1)
     assert a.usage["prompt_tokens"] == 22
     agent(server)(MSGS)  # no api_key_env: no Authorization header
@@ -148,9 +95,9 @@ def test_cache_hits_misses_resume_and_truncated_line(server, tmp_path, monkeypat
     monkeypatch.setenv("MY_KEY", SECRET)
     path = tmp_path / "cache.jsonl"
     a = agent(server, cache=path, api_key_env="MY_KEY")
-    server.default = ok("blue")
+    server.reply = ok("blue")
     assert a(MSGS) == "blue" and len(server.requests) == 1
-    server.default = ok("red")
+    server.reply = ok("red")
     assert a(MSGS) == "blue" and len(server.requests) == 1 and a.last_call.cached
     assert a(MSGS, seed=1) == "red" and len(server.requests) == 2
     assert agent(server, cache=path, temperature=1.0)(MSGS) == "red" and len(server.requests) == 3
@@ -167,7 +114,7 @@ def test_cache_hits_misses_resume_and_truncated_line(server, tmp_path, monkeypat
 
 
 def test_concurrency_limit(server):
-    server.default = ("sleep", 0.2, ok())
+    server.reply = ("sleep", 0.2, ok())
     a = agent(server, max_concurrency=2)
     threads = [threading.Thread(target=a, args=([{"role": "user", "content": str(i)}],)) for i in range(6)]
     for t in threads:
@@ -211,7 +158,7 @@ def test_endpoint_down_after_failures_in_row_shared_by_forks(server, tmp_path):
 
 def test_missing_key_and_bad_arguments(server, monkeypatch):
     monkeypatch.delenv("NO_SUCH_KEY", raising=False)
-    with pytest.raises(KeyError, match="NO_SUCH_KEY"):
+    with pytest.raises(AgentConfigError, match="NO_SUCH_KEY"):
         agent(server, api_key_env="NO_SUCH_KEY")(MSGS)
     for kw, key in (({"temperature": -1.0}, "temperature"), ({"max_tokens": 0}, "max_tokens"),
                     ({"timeout_s": 0.0}, "timeout_s"), ({"max_retries": -1}, "max_retries"),
@@ -224,3 +171,66 @@ def test_missing_key_and_bad_arguments(server, monkeypatch):
     assert o.base_url == "http://localhost:11434/v1" and o.model == "llama3"
     with pytest.raises(ValueError, match="server"):
         OpenAIChatAgent.preset("tgi", "m")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Configuration errors: raised before any request, never taken by the runner for one failed round
+
+
+def test_missing_or_empty_key_is_a_config_error_at_construction_with_no_request(server, monkeypatch):
+    monkeypatch.delenv("NO_SUCH_KEY", raising=False)
+    with pytest.raises(AgentConfigError, match=r"environment variable NO_SUCH_KEY .* is not set") as err:
+        agent(server, api_key_env="NO_SUCH_KEY")
+    assert isinstance(err.value, ValueError) and not isinstance(err.value, TransportError)
+    monkeypatch.setenv("NO_SUCH_KEY", "   ")
+    with pytest.raises(AgentConfigError, match=r"NO_SUCH_KEY .* is empty"):
+        agent(server, api_key_env="NO_SUCH_KEY")
+    # set when the agent was built, unset before a call: the call raises before sending anything
+    monkeypatch.setenv("NO_SUCH_KEY", SECRET)
+    a = agent(server, api_key_env="NO_SUCH_KEY")
+    monkeypatch.delenv("NO_SUCH_KEY")
+    with pytest.raises(AgentConfigError, match="NO_SUCH_KEY") as err:
+        a.fork(seed=1)(MSGS)
+    assert SECRET not in str(err.value) and server.requests == []
+    with pytest.raises(AgentConfigError, match="base_url"):
+        OpenAIChatAgent("ftp://example.org/v1", "m")
+    assert OpenAIChatAgent.preset("vllm", "m", base_url="http://127.0.0.1:9/v1/").base_url == "http://127.0.0.1:9/v1"
+    with pytest.raises(AgentConfigError, match="base_url"):
+        OpenAIChatAgent.preset("vllm", "m", base_url="localhost:8000")
+
+
+def test_a_refused_key_is_a_config_error_without_retries_and_never_quoted(server, monkeypatch):
+    monkeypatch.setenv("MY_KEY", SECRET)
+    server.script = [(401, {"error": f"bad key {SECRET}"}, {})]
+    a = agent(server, api_key_env="MY_KEY", max_retries=3)
+    with pytest.raises(AgentConfigError, match=r"HTTP 401.*environment variable MY_KEY") as err:
+        a(MSGS)
+    assert len(server.requests) == 1 and SECRET not in str(err.value)
+    assert a.last_call.status == "error" and a.last_call.error_kind == "HTTPError401"
+    with pytest.raises(AgentConfigError, match="HTTP 401"):  # the agent and its forks ask no more
+        a.fork(seed=2)([{"role": "user", "content": "another question"}])
+    assert len(server.requests) == 1
+    server.script = [(403, {}, {})]
+    with pytest.raises(AgentConfigError, match=r"HTTP 403.*no key"):
+        agent(server)(MSGS)
+
+
+def test_runner_ends_the_episode_on_a_config_error_instead_of_a_fallback_round(server, monkeypatch):
+    from regretlab_envs.bandits import BernoulliBanditEnv
+    from regretlab_envs.runner import ask, replicate_seed, run_text_episode
+    from regretlab_envs.text import TextBanditWrapper
+
+    monkeypatch.setenv("MY_KEY", SECRET)
+    a = agent(server, api_key_env="MY_KEY")
+    monkeypatch.delenv("MY_KEY")
+    with pytest.raises(AgentConfigError, match="MY_KEY"):
+        ask(a, MSGS, ("blue", "red"), "single", False, 2)
+    env = TextBanditWrapper(BernoulliBanditEnv([0.2, 0.8], 5))
+    with pytest.raises(AgentConfigError, match="MY_KEY"):
+        run_text_episode(env, a, replicate_seed(0, 0, 0))
+    assert server.requests == [] and a.calls == []
+    # a transport failure of one call is still one failed round (status error, fallback arm)
+    server.script = [(400, {}, {})]
+    monkeypatch.setenv("MY_KEY", SECRET)
+    reply, first, status, tries = ask(a, MSGS, ("blue", "red"), "single", False, 2)
+    assert (reply, first, status, tries) == ("", "error:TransportError", "error:TransportError", 0)

@@ -1,11 +1,13 @@
 """The free-text answer parser (specs/llm-bandit-envs.md §4): golden cases for every rule, properties."""
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regretlab_envs.parsing import STATUSES, parse_answer, render_choice, render_distribution
+from regretlab_envs.parsing import MAX_PARSED, STATUSES, parse_answer, render_choice, render_distribution
 
 COLOURS = ("blue", "red", "dark red", "green")
 POOL = ("blue", "red", "dark red", "green", "Arm 1", "Arm 10", "Ad A", "Ad B", "light blue sky", "gold")
@@ -117,3 +119,88 @@ def test_round_trip_rendered_choices_and_distributions(data):
     assert res.distribution == pytest.approx(p, abs=2e-3)
     reasoning = data.draw(st.text(alphabet=st.characters(blacklist_characters="<>[]"), max_size=200))
     assert parse_answer(reasoning + "\n" + render_choice(arm, names), names, cot=True).arm == arm
+
+
+# ---------------------------------------------------------------------------------------------------
+# Long and adversarial replies: linear-time parsing and the documented cap (module docstring, rule 1)
+
+#: Replies that made the former patterns rescan a run of text from each of its positions (lazy ``word: number``
+#: search, unclosed tags, trailing-punctuation strip): text of n characters -> (reply, mode).
+ADVERSARIAL = {
+    "letters, no pair": lambda n: ("x" * n, "distribution"),
+    "words, no colon": lambda n: (("arm arm reasoning 12 " * n)[:n], "distribution"),
+    "arm arm arm": lambda n: (("arm " * n)[:n], "single"),
+    "unclosed <answer>": lambda n: (("<answer>" * n)[:n], "single"),
+    "unclosed [answer]": lambda n: (("[answer]x" * n)[:n], "distribution"),
+    "punctuation run": lambda n: ("." * (n - 1) + "x", "single"),
+    "underscore run": lambda n: ("a" + "_" * (n - 2) + "a", "single"),
+}
+
+
+def _best_time(text, mode, repeats=5) -> float:
+    import time
+
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        parse_answer(text, COLOURS, mode)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+@pytest.mark.parametrize("family", list(ADVERSARIAL))
+def test_parse_time_grows_linearly_in_the_reply(family):
+    # n and 10 n below MAX_PARSED, so the patterns themselves are timed, not the cap; linear: ~10x, quadratic:
+    # ~100x (the former unknown-name search took 0.13 s at 2,000 characters and 8 s at 20,000)
+    n = MAX_PARSED // 10
+    assert 10 * n <= MAX_PARSED
+    small = _best_time(*ADVERSARIAL[family](n))
+    ratio = math.inf
+    for _ in range(5):  # best of several tries of the large input (a busy machine), stop once within bounds
+        ratio = min(ratio, _best_time(*ADVERSARIAL[family](10 * n), repeats=1) / small)
+        if ratio <= 20:
+            break
+    assert ratio <= 20, f"{family}: 10x the text cost {ratio:.0f}x the time"
+
+
+def test_a_megabyte_adversarial_reply_is_parsed_and_the_cut_counted():
+    import time
+
+    size = 1 << 20
+    t0 = time.perf_counter()
+    for family, make in ADVERSARIAL.items():
+        text, mode = make(size)
+        res = parse_answer(text, COLOURS, mode)
+        assert res.status in STATUSES and res.truncated == size - MAX_PARSED, family
+        assert len(res.extracted) <= MAX_PARSED
+    assert time.perf_counter() - t0 < 10.0
+
+
+def test_only_the_tail_of_a_long_reply_is_parsed():
+    filler = "Let me weigh the options carefully once more. " * 2000  # ~94k characters, no arm name
+    assert len(filler) > MAX_PARSED
+    res = parse_answer(filler + "<Answer>red</Answer>", COLOURS)
+    assert (res.status, res.arm) == ("ok", 1)
+    assert res.truncated == len(filler) + len("<Answer>red</Answer>") - MAX_PARSED
+    assert res.as_dict()["truncated"] == res.truncated
+    # the last answer is the one read (rule 2), so an answer only at the head of a long reply is not seen
+    res = parse_answer("<Answer>red</Answer>" + filler, COLOURS)
+    assert res.status == "invalid" and res.truncated > 0
+    # within the limit nothing is cut and the first-kind/last-occurrence rule is unchanged
+    res = parse_answer("<Answer>blue</Answer>" + filler[:MAX_PARSED - 100], COLOURS)
+    assert (res.status, res.arm, res.truncated) == ("ok", 0, 0)
+    # <think> blocks are removed before the cap: a long reasoning block does not push the answer out
+    res = parse_answer("<think>" + filler + "red or green?</think> blue", COLOURS)
+    assert (res.status, res.arm, res.truncated) == ("ok", 0, 0)
+    res = parse_answer(filler + "\nblue: 0.25, green: 0.75", COLOURS, "distribution")
+    assert res.status == "ok" and res.distribution == pytest.approx((0.25, 0, 0, 0.75)) and res.truncated > 0
+
+
+def test_tag_rule_on_mixed_and_unclosed_tags():
+    # the leftmost-first, non-overlapping tag matches, the last one wins (rule 2)
+    assert parse_answer("<answer>red[answer]blue</answer>[/answer]", COLOURS).status == "ambiguous"
+    assert parse_answer("[answer]red <answer>blue[/answer] </answer>", COLOURS).status == "ambiguous"
+    assert parse_answer("<answer>red</answer><answer>green", COLOURS).arm == 1
+    assert parse_answer("<answer>red<answer>green", COLOURS).arm == 3  # an unclosed final tag: the rest
+    assert parse_answer("[answer]red[/answer]<ANSWER>blue</Answer>", COLOURS).arm == 0
+    assert parse_answer("<answer>blue: 1, gold: 2, sky high = 3%", COLOURS, "distribution").unknown_names == 2

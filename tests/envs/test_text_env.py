@@ -68,17 +68,37 @@ def test_golden_prompt_summary_and_raw():
     assert raw.config_code() == "ANRND"
 
 
+def _streams(seed):
+    """The streams of the module docstring, rebuilt by hand: SeedSequence(seed).spawn(3) -> the inner env's seed,
+    the presentation (name permutation), the agent side (fallback arms)."""
+    env_ss, pres_ss, agent_ss = np.random.SeedSequence(seed).spawn(3)
+    return (int(env_ss.generate_state(1, dtype=np.uint32)[0]), np.random.default_rng(pres_ss),
+            np.random.default_rng(agent_ss))
+
+
 def test_same_seed_same_episode_names_permuted_by_seed():
     def play(seed):
         env = _env(history="raw")
-        obs, info = env.reset(seed=seed)
-        out = [obs, info["names"]]
+        _, info = env.reset(seed=seed)
+        names, actions, rewards = info["names"], [], []
         for t in range(12):
-            out.append(env.step("nonsense" if t % 3 == 0 else env.names[t % 3])[:2])
-        return out
+            _, r, _, _, info = env.step("nonsense" if t % 3 == 0 else env.names[t % 3])
+            actions.append(info["action"])
+            rewards.append(r)
+        return names, actions, rewards
 
-    assert play(5) == play(5)
-    assert play(5) != play(6)
+    def expected(seed):
+        # names permuted by the presentation stream, a uniform fallback arm from the agent stream for every
+        # "nonsense", the rewards of a bare BernoulliBanditEnv reset with the env stream's seed
+        env_seed, pres, agent = _streams(seed)
+        names = tuple(NAMES["buttons"][i] for i in pres.permutation(3))
+        actions = [int(agent.integers(3)) if t % 3 == 0 else t % 3 for t in range(12)]
+        base = BernoulliBanditEnv([0.2, 0.8, 0.5], 12)
+        base.reset(seed=env_seed)
+        return names, actions, [float(base.step(a)[1]) for a in actions]
+
+    assert play(5) == expected(5)
+    assert play(6) == expected(6) and play(6) != play(5)
     perms = {_env().reset(seed=s)[1]["names"] for s in range(30)}
     assert len(perms) == 6  # every permutation of 3 names appears
 
@@ -91,7 +111,9 @@ def test_fallback_rules():
         _, _, _, _, info = env.step("I do not know")
         assert info["parse"]["status"] == "invalid" and info["parse"]["fallback"] == "uniform"
         counts[info["action"]] += 1
-    assert counts.sum() == 12
+    # the uniform fallback arm is the agent stream's integers(K), one draw per malformed round
+    agent = _streams(0)[2]
+    np.testing.assert_array_equal(counts, np.bincount([agent.integers(3) for _ in range(12)], minlength=3))
     env = _env(fallback="previous")
     env.reset(seed=0)
     first = env.step("???")[4]
@@ -126,11 +148,19 @@ def test_registered_factory_and_bad_options():
     obs, info = env.reset(seed=0)
     assert "exploration bonus inf" in obs and len(info["names"]) == 20
     env.step(info["names"][0])
-    assert "exploration bonus 0.00" in env.unwrapped.user_prompt() or "exploration bonus" in env.unwrapped.user_prompt()
+    env.step(info["names"][0])
+    lines = env.unwrapped.user_prompt().split("\n")
+    # chosen twice in 2 rounds: bonus sqrt(alpha ln(n) / n_a) = sqrt(0.5 ln(2) / 2) = 0.416; 19 arms never chosen
+    assert lines[1].startswith(f"{info['names'][0]}: ") and lines[1].endswith("exploration bonus 0.42")
+    assert sum(line.endswith("exploration bonus inf") for line in lines) == 19
     for key, bad in (("scenario", "casino"), ("framing", "loud"), ("history", "all"), ("answer", "free"),
                      ("cot", "yes"), ("fallback", "best")):
         with pytest.raises(ValueError, match=key):
             _env(**{key: bad})
     with pytest.raises(ValueError, match="K must be"):
         TextBanditWrapper(BernoulliBanditEnv([0.5] * 27, 5), scenario="ads")
-    assert ANSWERS and COTS and FRAMINGS
+    # the option values of the module docstring / spec §3, each accepted
+    assert ANSWERS == ("single", "distribution") and COTS == ("none", "cot", "reinforced")
+    assert FRAMINGS == ("neutral", "suggestive")
+    for key, values in (("answer", ANSWERS), ("cot", COTS), ("framing", FRAMINGS)):
+        assert [getattr(_env(**{key: v}), key) for v in values] == list(values)

@@ -41,6 +41,8 @@ def test_constant_player_is_exploited_and_fallbacks_counted():
     assert out["fallbacks"] == (20, 0) and np.allclose(out["row_pi"], 1 / 3)
     a = play_repeated_game((hedge(50), hedge(50)), "chicken", 50, seed=7)
     b = play_repeated_game((hedge(50), hedge(50)), "chicken", 50, seed=7)
+    c = play_repeated_game((hedge(50), hedge(50)), "chicken", 50, seed=8)
     assert np.array_equal(a["row_actions"], b["row_actions"])
+    assert not np.array_equal(a["row_actions"], c["row_actions"])  # the seed draws the actions
     with pytest.raises(ValueError, match="agents"):
         play_repeated_game((hedge(5),), "chicken", 5)

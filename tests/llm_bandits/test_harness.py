@@ -1,9 +1,8 @@
 """The exploration harness (``llm_bandits.explore``): outputs from histories, agents, refusals, LLM resume."""
 import csv
-import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +12,9 @@ from regretlab.core.results import load
 from regretlab.core.runner import resume, run_sweep
 from regretlab.core.validate import ParamError
 from regretlab.llm_bandits import metrics
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _fake_chat import FakeChatServer  # noqa: E402
 
 EXP = get("llm_bandits.explore")
 
@@ -151,51 +153,21 @@ def test_bad_cells_are_refused_naming_the_parameter(over, key):
 # The LLM path against a scripted OpenAI-compatible server, through the sweep engine
 
 
-class PolicyServer:
-    """Answers chat completions with an arm picked from the request (deterministic), garbage every 7th round."""
-
-    def __init__(self):
-        self.requests = []
-        self.lock = threading.Lock()
-
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with outer.lock:
-                    outer.requests.append(body)
-                system, user = body["messages"][0]["content"], body["messages"][1]["content"]
-                names = re.search(r"one of: (.*)\.$", system).group(1).split(", ")
-                rnd = int(re.search(r"round (\d+) of", user).group(1))
-                if rnd % 7 == 0 and len(body["messages"]) == 2:
-                    text = "Hmm, tough call."
-                else:
-                    text = f"I pick <Answer>{names[(rnd * 3 + body.get('seed', 0)) % len(names)]}</Answer>"
-                data = json.dumps({"choices": [{"message": {"role": "assistant", "content": text}}],
-                                   "usage": {"prompt_tokens": 50, "completion_tokens": 5}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def _policy(request) -> str:
+    """An arm picked from the request (deterministic), garbage every 7th round unless re-prompted."""
+    body = request["body"]
+    system, user = body["messages"][0]["content"], body["messages"][1]["content"]
+    names = re.search(r"one of: (.*)\.$", system).group(1).split(", ")
+    rnd = int(re.search(r"round (\d+) of", user).group(1))
+    if rnd % 7 == 0 and len(body["messages"]) == 2:
+        return "Hmm, tough call."
+    return f"I pick <Answer>{names[(rnd * 3 + body.get('seed', 0)) % len(names)]}</Answer>"
 
 
 @pytest.fixture
 def policy_server():
-    s = PolicyServer()
-    yield s
-    s.close()
+    with FakeChatServer(_policy, usage=(50, 5)) as s:
+        yield s
 
 
 def test_llm_cell_runs_caches_and_resumes_without_requery(policy_server, tmp_path, monkeypatch):
@@ -219,7 +191,7 @@ def test_llm_cell_runs_caches_and_resumes_without_requery(policy_server, tmp_pat
     np.testing.assert_array_equal(d["fallback_rate"], 0.0)
     np.testing.assert_array_equal(d["calls"], T + T // 7)
     np.testing.assert_array_equal(d["prompt_tokens"], 50 * (T + T // 7))
-    seeds = {b["seed"] for b in policy_server.requests}
+    seeds = {r["body"]["seed"] for r in policy_server.requests}
     assert len(seeds) == R  # one request seed per replicate, from its agent stream
     work = out / "work" / "c00000"
     assert (work / "responses.jsonl").exists() and len(list((work / "replicates").glob("*.json"))) == R
@@ -242,7 +214,7 @@ def test_llm_cell_runs_caches_and_resumes_without_requery(policy_server, tmp_pat
 
 @pytest.mark.parametrize("experiment", ["llm_bandits.explore", "llm_bandits.online"])
 def test_a_down_endpoint_fails_the_cell_naming_it_and_the_sweep_goes_on(tmp_path, experiment):
-    dead = PolicyServer()
+    dead = FakeChatServer()
     dead.close()  # nothing listens on this port any more: every request is refused
     params = {"interface": "text", "horizon": 10}
     if experiment == "llm_bandits.explore":

@@ -163,6 +163,8 @@ def test_regret_form_bootstrap_covers_the_truth_and_is_reproducible():
     assert f.beta_lo <= 1e-12 and f.beta_hi < 0.01
     g = m.regret_form_fit(T_GRID, Y, delta, rng=5, n_boot=200)
     assert (f.alpha_lo, f.alpha_hi, f.beta_hi) == (g.alpha_lo, g.alpha_hi, g.beta_hi)
+    h = m.regret_form_fit(T_GRID, Y, delta, rng=6, n_boot=200)
+    assert (f.alpha_lo, f.alpha_hi) != (h.alpha_lo, h.alpha_hi)  # the rng draws the bootstrap resamples
     assert np.isnan(m.regret_form_fit(T_GRID, Y, delta).alpha_lo)  # no rng: no bootstrap
 
 
