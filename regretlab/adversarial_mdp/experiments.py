@@ -115,6 +115,8 @@ def regret_instance(p: dict, seed: int):
     curves={"regret_curve": "checkpoints"},
     cite=("DLWZ23", "LWL21"),
     check=_check_regret,
+    inert={k: (lambda p: None if p["algorithm"] == "alg3_reconstructed" else "read by alg3_reconstructed only")
+           for k in ("epoch", "mix", "c_mix")},
 )
 def run_regret(params: dict, seeds, backend: str) -> dict:
     from regretlab.core.stats import log_checkpoints

@@ -122,6 +122,12 @@ def _check(p: dict) -> None:
     curves={"regret": "t"},
     cite=("ACF02", "GC11", "AG12", "AG13", "LS20"),
     check=_check,
+    inert={"gap": lambda p: None if p["instance"] == "gap" else "instance = 'gap' only",
+           "shuffle": lambda p: None if p["instance"] == "gap" else "instance = 'gap' only",
+           "sigma": lambda p: None if p["family"] == "gaussian" else "Gaussian rewards only",
+           "K": lambda p: None if p["instance"] != "explicit" else "instance = 'explicit': means sets K",
+           **{k: (lambda p: None if p["instance"] in ("linspace", "uniform") else "instance linspace / uniform only")
+              for k in ("low", "high")}},
 )
 def run(params: dict, seeds, backend: str) -> dict:
     mu = instance_means(params, seeds.instance_rng())
@@ -149,7 +155,7 @@ def plot_rate(res, spec: dict, stem):
 
     panel_key = spec.get("panel", "gap")
     hue = spec.get("hue", "policy")
-    cells = [c for c in res.cells if res.dir.npz_path(c["index"]).exists()]
+    cells = [c for c in res.cells if res.ok(c["index"])]
     panels = sorted({c["params"][panel_key] for c in cells})
     fig, axes = make_figure(1, len(panels), figsize=(5.0 * len(panels), 4.2), squeeze=False)
     for ax, pv in zip(axes[0], panels):

@@ -255,6 +255,7 @@ def run_ratio(params: dict, seeds, backend: str) -> dict:
                "meets_floor": float(mean >= bound - 4 * se - 1e-9)}
         for k, val in row.items():
             out[k][i] = val
+        seeds.report(i + 1, seeds.replicates, "instances")
     return out
 
 
@@ -288,6 +289,8 @@ LEARN_OUTPUTS = {
 
 def _check_learning(p: dict) -> None:
     _check_model(p, "lsd.learning")
+    if p["algorithm"] == "thompson" and p["noise"] == "gaussian":  # learn() refuses it only after the instance
+        raise ParamError("lsd.learning", "noise", "bernoulli or none for Bernoulli Thompson sampling", p["noise"])
     if p["algorithm"] in ("isi_combucb1", "combucb1") and p["model"] != "recharging":
         raise ParamError("lsd.learning", "algorithm", "etc_lp|ucb_lp_phased|ucb1|thompson for model = lsd (the "
                          "[LCCG22] block learners are written for recharging instances)", p["algorithm"])
@@ -295,6 +298,27 @@ def _check_learning(p: dict) -> None:
 
 def learning_instance(p: dict, seed: int):
     return make_instance(p, _instance_rng(seed, (1 << 20) + p["instance"]))
+
+
+def _crs_inert(p: dict) -> str | None:
+    """Why ``crs`` cannot change an ``lsd.learning`` cell, or None where it can.
+
+    The rule only chooses among the arms that request the same round (m = 1 here), and the fair rule of Feige and
+    Vondrak (FOCS 2006; the [PCS22] rounding) selects requester i with probability ((q(R) - q_i) / (|R| - 1) +
+    q(not R) / |R|) / Q, which is 1 / |R| -- the uniform rule -- whenever the requesters share one request
+    probability. Every plan of the cell, the learners' and the full-information counterpart's, is drawn from a
+    vertex of the LP (:func:`.relaxations.lp_fast`). With one arm nobody contends; on recharging instances with
+    k = 2 and tau_max <= 2 the vertices of LP 6.1 (three constraints) either activate one arm or give both arms
+    q = 1/2 (both at delay 2, or one at delay 1 with x = 1/2 and the other at delay 2). Elsewhere the two rules
+    differ as soon as requesters with different q meet, which depends on the instance's LP solutions (e.g. arms
+    at delays 2 and 3), not on the parameters alone.
+    """
+    if p["k"] == 1:
+        return "one arm: no round has two requesters"
+    if p["model"] == "recharging" and p["k"] == 2 and p["tau_max"] <= 2:
+        return ("recharging, k = 2, tau_max <= 2: every vertex of LP 6.1 gives the active arms equal request "
+                "probabilities, where the fair rule is the uniform one")
+    return None
 
 
 @experiment(
@@ -307,6 +331,10 @@ def learning_instance(p: dict, seed: int):
     cite=("FGPZ23", "PCS22"),
     check=lambda p: _check_learning(p),
     backends=("numba", "python"),
+    inert={"block": lambda p: None if p["algorithm"] in ("isi_combucb1", "combucb1") else
+           "the block learners' parameter (isi_combucb1, combucb1)",
+           "monotone": lambda p: None if p["algorithm"] == "etc_lp" else "etc_lp's commit phase only",
+           "crs": lambda p: _crs_inert(p)},
 )
 def run_learning(params: dict, seeds, backend: str) -> dict:
     """Each replicate is one run of the learner on the cell's instance (``instance``, shared by all cells):
@@ -373,6 +401,32 @@ def _paper_rho(name: str, idle: bool) -> float:
     return 0.5 * (lo + hi)
 
 
+#: lsd.paper policies that play an arm in every round whatever the play rule
+NEVER_IDLE = {
+    "opt": "the optimum never idles on the [LCCG22] instances (below)",
+    "greedy": "greedy idles only when every current mean is 0, and the [LCCG22] instances have an arm paying a "
+              "positive mean at every delay",
+    "round_robin_best_j": "round robin plays an arm in every round",
+    **{a: "the learner plays an arm in every round" for a in ("ucb1", "thompson", "isi_combucb1", "combucb1")},
+}
+
+
+def _idle_inert(p: dict) -> str | None:
+    """Why ``idle_allowed`` cannot change an ``lsd.paper`` cell, or None where it can.
+
+    Both [LCCG22] instances have an arm whose mean is the same positive number at every delay (0.15 for arms 0, 3
+    and 4 of section4, 0.05 for arm 0 of supplementary). In the recharging model playing that arm instead of
+    idling earns more and leaves every other arm's delay as idling would (its own delay does not matter), so no
+    optimal schedule idles: OPT(T) (the DP) and rho* (the maximum mean cycle) are the same with or without idling,
+    and so is LP 6.1 (an upper bound with sum x / d <= 1 either way). The policies of :data:`NEVER_IDLE` play an
+    arm in every round, so they earn the same. The LP roundings and the LP learners (etc_lp, ucb_lp_phased) idle
+    in a round that no arm requests (or while exploring), and play a filler arm there when idling is not allowed
+    ([PCS22] allow idling; the [LCCG22] protocol does not).
+    """
+    why = NEVER_IDLE.get(p["policy"])
+    return None if why is None else f"{why}; rho* is the same with or without idling on both instances"
+
+
 def _check_paper(p: dict) -> None:
     if p["policy"] == "opt" and p["instance"] == "section4" and p["T"] > 20_000:
         raise ParamError("lsd.paper", "T", "<= 20000 for the exact DP on the section4 instance (10^5 joint "
@@ -389,6 +443,13 @@ def _check_paper(p: dict) -> None:
     cite=("LCCG22", "PCS22"),
     check=_check_paper,
     backends=("numba", "python"),
+    inert={"noise": lambda p: None if p["policy"] in ALGORITHMS else "reward noise of the learners only (the "
+           "planners are scored by their sums of means)",
+           "draws": lambda p: None if p["policy"] in PLANNERS or p["policy"] == "etc_lp" else
+           "plan draws of the roundings and etc_lp only",
+           "block": lambda p: None if p["policy"] in ("isi_combucb1", "combucb1") else
+           "the block learners' parameter (isi_combucb1, combucb1)",
+           "idle_allowed": lambda p: _idle_inert(p)},
 )
 def run_paper(params: dict, seeds, backend: str) -> dict:
     """The [LCCG22] instances (all arms start at delay 1): cumulative sum of means of the exact optimum, the
@@ -416,6 +477,7 @@ def run_paper(params: dict, seeds, backend: str) -> dict:
             plan = plan_rounding(inst, pol, p["draws"], x=lp.x, seed=int(key))
             rows.append(run_plan(inst, plan, T, checkpoints=ck, keys=counter_keys(int(key), 0, p["draws"]))
                         .scores.mean_cum.mean(axis=0))
+            seeds.report(len(rows), R)
         curve = np.stack(rows)
     else:
         curve = learn(inst, pol, T, seeds.keys, ck, states=seeds.states, noise=p["noise"], draws=p["draws"],

@@ -113,6 +113,14 @@ def _check_one_step(p: dict) -> None:
     outputs=ONE_STEP_OUTPUTS,
     cite=("BroRL",),
     check=_check_one_step,
+    inert={
+        **{k: (lambda p: None if p["logits"] == "seeded" else "seeded logits only")
+           for k in ("seed_value", "anchor_value", "anchor_in_correct", "correct_index")},
+        "sigma": lambda p: None if p["logits"] == "gaussian" else "gaussian logits only",
+        "alpha": lambda p: None if p["logits"] == "zipf" else "zipf logits only",
+        "shared_instance": lambda p: None if p["logits"] in ("gaussian", "zipf") or (
+            p["logits"] == "seeded" and p["correct_index"] == "random") else "the logits are not random",
+    },
 )
 def run_one_step(params: dict, seeds, backend: str) -> dict:
     from regretlab.core.registry import Seeds
@@ -190,6 +198,8 @@ def _check_simulator(p: dict) -> None:
     curves={"q_pos": "t", "pct_improved": "t", "worst_drop": "t"},
     cite=("BroRL", "AdamW"),
     check=_check_simulator,
+    inert={k: (lambda p: None if p["seeded"] else "seeded logits only (seeded = false: uniform logits)")
+           for k in ("seed_value", "anchor_value", "anchor_in_correct", "correct_index")},
 )
 def run_simulator(params: dict, seeds, backend: str) -> dict:
     p = params

@@ -186,6 +186,7 @@ def run_learning(params: dict, seeds, backend: str) -> dict:
         out = learn_both(mdp, segs, psi, p, gen, backend)
         out["redraws"] = redraws
         reps.append(out)
+        seeds.report(len(reps), seeds.replicates)
     return {k: np.array([o[k] for o in reps], dtype=float) for k in reps[0]}
 
 

@@ -346,13 +346,14 @@ def _one_mdp(params, seed, cell, replicate, m, groups, backend):
     return lab, near, cols
 
 
-def run_protocol(params: dict, seed: int, cell: int, replicate: int, backend: str = "numpy") -> dict:
+def run_protocol(params: dict, seed: int, cell: int, replicate: int, backend: str = "numpy", tick=None) -> dict:
     """One replicate of the protocol: labels, distances, correlations (see the module docstring).
 
     Parameters: params resolved ``starc.correlation`` parameters; seed, cell, replicate ints >= 0 (the
         stream of MDP m is ``mdp_seed(seed, cell, replicate, m)``); backend for pairwise_distances.
     Returns: dict with distance (n_pairs, n_combos), label, regret1, regret2, near_trivial (n_pairs,),
         pearson, spearman, pearson_nt, spearman_nt (n_combos,), combos (the list of triples).
+        ``tick()``, if given, is called after each MDP (from the worker threads; progress display only).
     """
     combos = selected_combos(params)
     groups = _groups(combos)
@@ -360,7 +361,10 @@ def run_protocol(params: dict, seed: int, cell: int, replicate: int, backend: st
     threads = params["threads"] or (os.cpu_count() or 1)
 
     def job(m):
-        return _one_mdp(params, seed, cell, replicate, m, groups, backend)
+        out = _one_mdp(params, seed, cell, replicate, m, groups, backend)
+        if tick is not None:
+            tick()
+        return out
 
     if threads > 1 and n > 1 and backend != "cupy":
         with ThreadPoolExecutor(max_workers=min(threads, n)) as pool:
@@ -432,10 +436,24 @@ def _headline(combos, pearson, spearman, pearson_nt):
     outputs=OUTPUTS,
     cite=("STARC", "EPIC", "DARD"),
     check=_check,
+    inert={"threads": "execution only: MDPs are seeded one by one (module docstring), the numbers do not depend "
+                      "on the thread count",
+           "preset": lambda p: "canons, norms and metrics all replace the preset's lists" if (
+               p["canons"] and p["norms"] and p["metrics"]) else None},
 )
 def correlation(params: dict, seeds, backend: str) -> dict:
+    import threading
+
     combos = selected_combos(params)
-    reps = [run_protocol(params, seeds.seed, seeds.cell, seeds.start + r, backend) for r in range(seeds.replicates)]
+    total, done, lock = seeds.replicates * params["n_mdps"], [0], threading.Lock()
+
+    def tick():
+        with lock:
+            done[0] += 1
+            seeds.report(done[0], total, "MDPs")
+
+    reps = [run_protocol(params, seeds.seed, seeds.cell, seeds.start + r, backend, tick=tick)
+            for r in range(seeds.replicates)]
     n_pairs = params["n_mdps"] * params["draws"] * params["steps"]
     idx = np.arange(n_pairs)
     out = {
@@ -466,7 +484,7 @@ def correlation(params: dict, seeds, backend: str) -> dict:
 def _cells(res, spec):
     where = spec.get("where", {})
     return [c for c in res.cells if all(c["params"].get(k) == v for k, v in where.items())
-            and res.dir.npz_path(c["index"]).exists()]
+            and res.ok(c["index"])]
 
 
 def _stems(res, spec, stem):
