@@ -1,6 +1,8 @@
 """`regretlab reproduce`: lists, runs at --quick size, stamps provenance, resumes, refuses stale results."""
 import json
+import math
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,14 @@ def test_every_area_config_with_reproduce_is_valid_at_both_sizes(tmp_path):
         areas = {t.area for t in targets}
         assert {"bandits", "starc", "mass_balance", "regret_preference", "adversarial_mdp", "llm_bandits"} <= areas
         for t in targets:
-            assert t.seconds is not None and t.cells >= 1 and t.status == "new"
+            # cells: the product of the grid axes, a [zip] group counting as one axis (regretlab.core.sweep);
+            # seconds: the config's own estimate for that size
+            cfg = tomllib.loads(t.path.read_text())
+            run = quick_config(cfg) if quick else cfg
+            n_zip = len(next(iter(run["zip"].values()))) if run.get("zip") else 1
+            assert t.cells == math.prod(len(v) for v in run.get("grid", {}).values()) * n_zip, t.name
+            assert t.seconds == float(cfg["reproduce"]["quick_seconds" if quick else "seconds"]), t.name
+            assert t.status == "new"
 
 
 def test_quick_overrides_replace_axes():

@@ -122,10 +122,18 @@ def test_simulated_losses_are_the_adversary_stream_and_uniform_policy_has_closed
 
 
 def test_loss_streams_depend_on_seed_and_replicate_only():
-    assert loss_key(1, 0) == loss_key(1, 0)
+    key, a = loss_key(1, 0), instance_rng(3, 0).uniform(size=4)
+    state = np.random.get_state()
+    try:                       # neither the global random state nor other streams' use moves a stream
+        np.random.seed(12345)
+        np.random.random(7)
+        instance_rng(3, 1).uniform(size=100)
+        loss_key(2, 3)
+        assert loss_key(1, 0) == key
+        assert np.array_equal(a, instance_rng(3, 0).uniform(size=4))
+    finally:
+        np.random.set_state(state)
     assert len({int(loss_key(s, r)) for s in (1, 2) for r in range(5)}) == 10
-    a = instance_rng(3, 0).uniform(size=4)
-    assert np.array_equal(a, instance_rng(3, 0).uniform(size=4))
     assert not np.array_equal(a, instance_rng(3, 1).uniform(size=4))
     assert not np.array_equal(a, instance_rng(3, 0, part=1).uniform(size=4))
 

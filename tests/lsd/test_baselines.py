@@ -11,8 +11,10 @@ from regretlab.lsd.simulate import check_schedule
 
 
 def test_dp_dominates_every_heuristic_on_random_small_instances():
+    """OPT(T) >= every feasible heuristic; and the comparison has teeth: the best heuristic attains OPT on many
+    instances (an inflated DP value would never be attained) and greedy falls strictly below it on others."""
     rng = np.random.default_rng(2023)
-    n = 0
+    attained = greedy_below = 0
     for r in range(240):
         kind = ("recharging", "lsd")[r % 2]
         idle = bool((r // 2) % 2)
@@ -30,8 +32,9 @@ def test_dp_dominates_every_heuristic_on_random_small_instances():
             check_schedule(inst, s)                  # feasible: raises otherwise
         vals = L.score(inst, np.stack(heur)).value
         assert np.all(vals <= opt + 1e-12), (r, vals, opt)
-        n += 1
-    assert n == 240
+        attained += bool(vals.max() >= opt - 1e-9)
+        greedy_below += bool(vals[0] < opt - 1e-6)
+    assert attained >= 120 and greedy_below >= 20, (attained, greedy_below)       # measured: 195 and 55 of 240
 
 
 def test_greedy_by_hand_and_its_zero_payoff_rule():

@@ -126,7 +126,11 @@ def test_reproduce_quick_draws_the_figures_with_their_tables(tmp_path):
             assert int(row["n_guaranteed"]) > 0
     slopes = {r["group"]: r for r in csv.DictReader(open(out / "lsd" / "regret_vs_T_recharging" / "plots"
                                                          / "regret_vs_T_recharging.slopes.csv"))}
-    assert slopes["algorithm=etc_lp"]["slope"] and float(slopes["algorithm=ucb1"]["slope"]) > 0.8
+    # etc_lp's derived regret bound grows like T^(2/3): the fitted slope lies near 2/3 and its CI excludes
+    # linear growth (measured 0.66, CI 0.62-0.69, at this quick size); state-agnostic ucb1 grows linearly
+    etc = slopes["algorithm=etc_lp"]
+    assert 0.45 < float(etc["slope"]) < 0.9 and float(etc["ci_high"]) < 0.95, etc
+    assert float(slopes["algorithm=ucb1"]["slope"]) > 0.8
     rows = {(r["instance"], r["policy"]): r for r in csv.DictReader(open(out / "lsd" / "lccg22" / "summary.csv"))}
     for inst in ("section4", "supplementary"):
         opt = float(rows[inst, "opt"]["reward_mean"])

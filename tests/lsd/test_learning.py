@@ -113,7 +113,9 @@ def test_learning_refuses_bad_input():
         learn(inst, "thompson", 10, keys, [10], states=replicate_states(0, 0, 2), noise="gaussian")
     with pytest.raises(L.models.ParamError, match="checkpoints"):
         learn(inst, "etc_lp", 10, keys, [11])
-    assert etc_n0(inst, 1000, 30) >= 1
+    # n0 = ceil((alpha T / C)^(2/3) (log(2 k |S| T) / 2)^(1/3)), k = |S| = 3, alpha = 1 - 1/e: 12.957 -> 13
+    assert etc_n0(inst, 1000, 30) == 13
+    assert etc_n0(inst, 8000, 30) == 56                      # 8^(2/3) = 4 times, and a larger log: 55.3 -> 56
 
 
 def test_block_objectives_by_hand():

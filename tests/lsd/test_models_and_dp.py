@@ -3,6 +3,7 @@ recharging->LSD lift, structure checks and bad input."""
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -164,6 +165,44 @@ def test_structure_checks_and_generators():
     assert (a.k, a.tau_max, b.k, b.tau_max) == (5, 10, 2, 11)
     assert a.init.tolist() == [0] * 5 and not a.idle_allowed
     assert a.payoff[1, 2] == 0.95 and a.payoff[2, 5] == 0.16 and a.payoff[2, 9] == 0.96 and b.payoff[1, 0] == 0.06
+
+
+def test_monotone_sides_payoffs_break_the_fair_rounding_floor():
+    """Why the mirroring guarantee asks for monotone_full payoffs: k = 3 copies of the sides-but-not-full arm
+    (pays 0.99 in a streak, 0 after any idle round), LP* = 0.99 (play one arm forever), and the optimal LP point
+    x[i, forever] = 1/3 for every arm. The mirroring rounding makes each arm a play-forever requester with
+    probability 1/3; the fair rule then serves requester i of the set R with w_i = 1/|R| (equal q), so from round 2
+    on an arm earns 0.99 only when it was also served the round before. Exact enumeration of the 2^3 request sets:
+    E[ALG(T)] = 0.99 (T - 1) sum_R P(R) sum_i w_i^2 = 0.99 (T - 1) 46/81, a rate 0.5622 < (1 - 1/e) 0.99 = 0.6258.
+    The planner's own runs agree with the enumeration."""
+    from regretlab.lsd.relaxations import lp_value
+    from regretlab.lsd.rounding import plan_rounding, run_plan
+
+    k, tau, T, n = 3, 3, 60, 2000
+    inst = L.lsd([[0.99] * tau + [0.0] * tau] * k, idle_allowed=True)   # columns -3, -2, -1, 1, 2, 3
+    assert L.is_monotone_sides(inst) and not L.is_monotone_full(inst)
+    assert lp_value(inst).value == pytest.approx(0.99, abs=1e-7)
+    q = np.full(k, 1.0 / k)
+    served_twice = 0.0                                  # sum_R P(R) sum_{i in R} w_i(R)^2, fair weights by hand
+    for bits in itertools.product((0, 1), repeat=k):
+        R = np.array(bits, bool)
+        n_req = int(R.sum())
+        if n_req == 1:
+            w = R.astype(float)
+        elif n_req > 1:     # Feige-Vondrak: (sum_{j in R, j != i} q_j / (|R| - 1) + sum_{j not in R} q_j / |R|) / Q
+            w = np.where(R, ((q[R].sum() - q) / (n_req - 1) + q[~R].sum() / n_req) / q.sum(), 0.0)
+        else:
+            continue
+        served_twice += np.prod(np.where(R, q, 1 - q)) * np.sum(w ** 2)
+    assert served_twice == pytest.approx(46 / 81, abs=1e-15)
+    want = 0.99 * (T - 1) * served_twice
+    assert want / T < 0.99 * (1 - 1 / math.e) - 0.05            # below the floor by far more than the start-up
+    x = np.zeros((k, tau * tau + 1))
+    x[:, -1] = 1.0 / k                                  # the play-forever column (block_types ends with it)
+    v = run_plan(inst, plan_rounding(inst, "lsd_mirroring_rounding_reconstructed", n, x=x, seed=1), T,
+                 seed=1).scores.value
+    assert abs(v.mean() - want) <= 4 * v.std(ddof=1) / math.sqrt(n), (v.mean(), want)
+    assert v.mean() < (1 - 1 / math.e) * T * 0.99
 
 
 def test_bad_input_names_the_parameter():

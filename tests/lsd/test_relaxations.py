@@ -15,8 +15,11 @@ from regretlab.lsd.simulate import max_mean_cycle
 
 
 def test_lp_bound_dominates_dp_which_dominates_the_heuristics():
+    """LP bound >= OPT(T) >= heuristics, with checks that the chain is not vacuous: with tau_max = 1 the payoffs
+    are stationary, so LP* is the sum of the m best p_i(1) and OPT(T) = T LP* exactly (the bound is tight there);
+    the heuristics attain OPT on many instances (an inflated DP would never be attained); m = 2 is covered."""
     rng = np.random.default_rng(6)
-    checked = 0
+    stationary = attained = two_plays = 0
     for r in range(200):
         idle = bool(r % 2)
         if (r // 2) % 2 == 0:
@@ -30,14 +33,20 @@ def test_lp_bound_dominates_dp_which_dominates_the_heuristics():
         lp = lp_value(inst)
         opt = L.dp_opt(inst, T, schedule=False).value
         assert opt <= lp_upper_bound(inst, T, lp) + 1e-7, (r, opt, lp.value)
+        if inst.kind == "recharging" and inst.tau_max == 1:                  # closed form, stationary payoffs
+            best_m = np.sort(inst.payoff[:, 0])[::-1][:inst.m].sum()
+            assert lp.value == pytest.approx(best_m, abs=1e-7) and opt == pytest.approx(T * best_m, abs=1e-7)
+            stationary += 1
         heur = [greedy_schedule(inst, T)]
         if inst.m == 1:
             heur += [round_robin_best_j(inst, T)[0], cycle_schedule(inst, T),
                      run_plan(inst, best_periodic_exact(inst, T).plan(), T, store=True).masks[0]]
             assert max_mean_cycle(inst).rate <= lp.value + 1e-7          # rho* <= LP*
-        assert np.all(L.score(inst, np.stack(heur)).value <= opt + 1e-12)
-        checked += 1
-    assert checked == 200
+        vals = L.score(inst, np.stack(heur)).value
+        assert np.all(vals <= opt + 1e-12)
+        attained += bool(vals.max() >= opt - 1e-9)
+        two_plays += inst.m == 2
+    assert stationary >= 10 and attained >= 100 and two_plays >= 5, (stationary, attained, two_plays)  # 34, 172, 11
 
 
 @pytest.mark.parametrize("kind", ["recharging", "lsd"])

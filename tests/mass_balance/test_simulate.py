@@ -45,7 +45,10 @@ def test_one_step_columns_match_decompose():
     assert np.all(np.abs(out["t1"] + out["t2"] + out["t3"] - out["dq_scaled"]) <= 1e-12 * 2 * P2)
     assert np.all(np.abs(out["sum_dp_scaled"]) < 1e-15)
     assert np.all((out["s"] >= -1) & (out["s"] <= 1))
-    assert np.all(out["distinct"] <= 6)
+    # distinct tokens among N = 6 draws: between 1 and 6, with mean sum_j (1 - (1 - p_j)^N) (indicator sums)
+    assert np.all((out["distinct"] >= 1) & (out["distinct"] <= 6))
+    e_distinct = np.sum(1 - (1 - p) ** 6)
+    assert abs(out["distinct"].mean() - e_distinct) <= 4 * out["distinct"].std(ddof=1) / np.sqrt(200) + 1e-12
     # a sampled set whose decomposition the kernel must reproduce: all tokens hit (N huge)
     big = one_step(z, c, 20000, eta=0.01, trials=2, seed=0, backend="numba")
     d = decompose(p, c, np.ones(50, dtype=int) * 400, eta=0.01)

@@ -76,7 +76,10 @@ def test_special_cases():
     p = np.array([0.3, 0.3, 0.2, 0.2])
     c = np.array([True, False, True, False])
     d = decompose(p, c, np.array([1, 1, 0, 0]), 1.0)
-    assert d.s == 0.0 and d.dq >= 0.0 and d.t3 == 0.0
+    # by hand from eqs. (U)-(P): N = 2, s = 0.3 - 0.3 = 0, dz = (1/2) p rho = (0.15, -0.15, 0, 0), p . dz = 0,
+    # dQ_c = dp_0 + dp_2 = 0.3 * 0.15 = 0.045 = (1/N)(Q_w a2 + Q_c b2) = (1/2)(0.5 * 0.09 + 0.5 * 0.09)
+    assert d.s == 0.0 and d.dq == pytest.approx(0.045, abs=1e-15)
+    assert d.t1 == pytest.approx(0.045, abs=1e-15) and d.t2 == pytest.approx(0.045, abs=1e-15)
 
 
 def test_exactness_is_second_order():
@@ -113,6 +116,47 @@ def test_expectation_and_variance_match_enumeration():
         assert abs(probs.sum() - 1) < 1e-12
         assert expected_change(p, c, N, 0.5) == pytest.approx(mean, rel=1e-10, abs=1e-18)
         assert change_variance(p, c, N, 0.5) == pytest.approx(probs @ (vals - mean) ** 2, rel=1e-9, abs=1e-30)
+
+
+def test_theorem1_expected_change_by_exact_enumeration():
+    """Absolute E[dQ_c] of [BroRL] Thm. 1 on a 3-token vocabulary, in exact rational arithmetic, from the model
+    alone: J(z) = (1/N) sum_{i in S} rho_i p_i(z) over the distinct sampled tokens; one gradient step
+    dz = eta grad J with the softmax Jacobian dp/dz = diag(p) - p p^T, so grad_j J = (1/N) sum_{i in S} rho_i
+    p_i (1[i = j] - p_j); first-order dQ_c = sum_{i in C} sum_j (dp_i/dz_j) dz_j; averaged over all N-multisets
+    of draws with their multinomial probabilities. Pins the 1/N prefactor (dropping it multiplies by N)."""
+    import itertools
+    import math
+    from fractions import Fraction as F
+
+    p = [F(1, 2), F(1, 4), F(1, 4)]
+    correct = [True, False, False]
+    eta, r_c, r_w = F(1, 2), F(1), F(-1)
+    V = len(p)
+
+    def jac(i, j):  # dp_i / dz_j of the softmax
+        return p[i] * ((1 if i == j else 0) - p[j])
+
+    def dq(sampled, N):
+        rho = [(r_c if correct[i] else r_w) if i in sampled else F(0) for i in range(V)]
+        grad = [sum(rho[i] * jac(i, j) for i in range(V)) / N for j in range(V)]
+        return sum(jac(i, j) * eta * grad[j] for i in range(V) if correct[i] for j in range(V))
+
+    exact = {}
+    for N in (1, 2, 3):
+        mean = F(0)
+        for ms in itertools.combinations_with_replacement(range(V), N):
+            counts = [ms.count(i) for i in range(V)]
+            prob = F(math.factorial(N))
+            for i in range(V):
+                prob *= p[i] ** counts[i] / math.factorial(counts[i])
+            mean += prob * dq(set(ms), N)
+        exact[N] = mean
+        assert expected_change(np.array([float(x) for x in p]), np.array(correct), N, float(eta), float(r_c),
+                               float(r_w)) == pytest.approx(float(mean), rel=1e-12, abs=1e-15)
+    # N = 1 by hand with eqs. (U)-(P): token 0 (prob 1/2): s = 1/2, dz = (1/8, -1/16, -1/16), p . dz = 1/32,
+    # dQ = (1/2)(1/8 - 1/32) = 3/64; token 1 or 2 (prob 1/4 each): s = -1/4, dz = (1/16, -3/32, 1/32) up to the
+    # order of 1 and 2, p . dz = 1/64, dQ = (1/2)(1/16 - 1/64) = 3/128; E = 3/128 + 3/256 = 9/256
+    assert exact[1] == F(9, 256)
 
 
 def test_lemma2_monotone_and_limit():

@@ -14,8 +14,11 @@ def test_notebook_runs(path):
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    client.execute()   # raises CellExecutionError at the first failing cell (allow_errors is False)
+    # every non-empty code cell ran, in order, and produced no error output
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    assert code and [c.execution_count for c in code] == list(range(1, len(code) + 1)), path.name
+    errors = [o for c in code for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
 
 

@@ -84,8 +84,16 @@ def test_random_generator_follows_the_authors_lists():
 
 def test_same_seed_same_board():
     a = domain.random_delivery_board(np.random.default_rng(7))
-    b = domain.random_delivery_board(np.random.default_rng(7))
+    state = np.random.get_state()
+    try:                                   # the board comes from the given generator only, not the global state
+        np.random.seed(99)
+        np.random.random(5)
+        b = domain.random_delivery_board(np.random.default_rng(7))
+    finally:
+        np.random.set_state(state)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    c = domain.random_delivery_board(np.random.default_rng(8))
+    assert not (np.array_equal(a[0], c[0]) and np.array_equal(a[1], c[1]))  # and it does depend on the seed
 
 
 def test_segments_and_pairs(board):

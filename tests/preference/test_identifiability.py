@@ -41,6 +41,9 @@ def test_partial_return_labels_coincide_and_the_pr_learner_fails_on_one_truth(re
     for name, case in CASES().items():
         for noise in case.noises:
             rows = [r for r in results[name] if r["label_model"] == "partial_return" and r["noise"] == noise]
+            # one row per (truth, learned model): the checks below are not vacuous
+            assert sorted((r["truth"], r["model"]) for r in rows) == [
+                ("r", "partial_return"), ("r", "regret"), ("r_alt", "partial_return"), ("r_alt", "regret")]
             assert all(r["labels_identical"] for r in rows)
             pr = {r["truth"]: r for r in rows if r["model"] == "partial_return"}
             np.testing.assert_array_equal(pr["r"]["w"], pr["r_alt"]["w"])  # same data, same answer
@@ -51,6 +54,8 @@ def test_regret_labels_differ_and_the_regret_learner_recovers_both(results):
     for name, case in CASES().items():
         for noise in case.noises:
             rows = [r for r in results[name] if r["label_model"] == "regret" and r["noise"] == noise]
+            assert sorted((r["truth"], r["model"]) for r in rows) == [
+                ("r", "partial_return"), ("r", "regret"), ("r_alt", "partial_return"), ("r_alt", "regret")]
             assert not any(r["labels_identical"] for r in rows)
             for r in rows:
                 if r["model"] == "regret":

@@ -172,8 +172,6 @@ def test_stochastic_pr_labels_identify_w_for_the_pr_model():
     m = delivery_mdp()
     segs = enumerate_segments(m, 3)
     pairs = sample_pairs(segs.n, 20000, np.random.default_rng(0))
-    z = preference_logit("partial_return", segs, pairs, m.w_true, m)
-    y = 1 / (1 + np.exp(-z))
     # scale the task down so the optimum is interior and well conditioned (same identification argument)
     w_true = m.w_true / 25.0
     z = preference_logit("partial_return", segs, pairs, w_true, m)
@@ -207,4 +205,13 @@ def test_fit_refuses_bad_input(small):
         L.preference_rows("regret", segs, np.array([[0, 1]]), np.array([1.5]))
     with pytest.raises(ParamError, match="model"):
         L.preference_rows("bradley", segs, np.array([[0, 1]]), np.array([1.0]))
-    assert core_mdp.PolicyValues  # the core's types are the area's
+    # the area's policy evaluation returns the core's type and solves the Bellman equations of the uniform
+    # policy: Q = r + gamma P V on live states, V = sum_a pi Q, V = 0 on terminal states
+    unif = np.full((m.n_states, m.n_actions), 1.0 / m.n_actions)
+    pv = m.values(m.r_true, unif)
+    assert isinstance(pv, core_mdp.PolicyValues)
+    tol = 1e-9 * max(1.0, np.abs(pv.Q).max())
+    live = ~m.terminal
+    np.testing.assert_allclose(pv.Q[live], (m.r_true + m.gamma * m.P @ pv.V)[live], atol=tol)
+    np.testing.assert_allclose(pv.V, (unif * pv.Q).sum(-1), atol=tol)
+    np.testing.assert_allclose(pv.V[m.terminal], 0.0, atol=tol)

@@ -127,15 +127,33 @@ def test_trivial_truth_has_zero_regret():
 
 
 def test_empirical_bound_constants():
+    """The estimates against the pairs rebuilt here from the documented sampling (seed 5: R1 ~ N(0, 1), lam ~
+    U(0, 1), R2 = (1 - lam) R1 + lam R'), with d from the plain-Python reference and the deterministic-policy
+    WCR by brute force over all pairs of deterministic policies."""
     tau, mu0, _ = instance(11, S=3, A=2)
-    res = starc.empirical_bound_constants(tau, 0.9, mu0, n_samples=24, rng=5)
+    n = 24
+    res = starc.empirical_bound_constants(tau, 0.9, mu0, n_samples=n, rng=5)
+    enum = starc.empirical_bound_constants(tau, 0.9, mu0, n_samples=n, rng=5, method="enumerate")
+    gen = np.random.default_rng(5)
+    R1 = gen.standard_normal((n,) + tau.shape)
+    lam = gen.random(n)[:, None, None, None]
+    R2 = (1 - lam) * R1 + lam * gen.standard_normal((n,) + tau.shape)
+    d = np.array([ref.starc_distance(R1[b], R2[b], tau, 0.9) for b in range(n)])
+    brute = np.empty(n)
+    for b in range(n):
+        J1, J2 = ref.deterministic_returns(R1[b], tau, 0.9, mu0), ref.deterministic_returns(R2[b], tau, 0.9, mu0)
+        ok = J2[None, :] >= J2[:, None] - 1e-12  # [i, j]: pi2 = j allowed against pi1 = i
+        brute[b] = np.max(np.where(ok, J1[:, None] - J1[None, :], -np.inf)) / np.ptp(J1)
+    assert np.all(d > 1e-8)                              # no pair skipped at this seed
+    np.testing.assert_allclose(res.d, d, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(enum.wcr, brute, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(enum.ratio, brute / d, rtol=1e-10)
+    assert enum.L_hat == pytest.approx(np.min(brute / d), rel=1e-10)
+    assert enum.U_hat == pytest.approx(np.max(brute / d), rel=1e-10)
+    # stochastic policy pairs include the deterministic ones: the LP's WCR is at least the brute force, at most 1
+    assert np.all(res.wcr >= brute - 1e-9) and np.all(res.wcr <= 1 + 1e-9)
+    np.testing.assert_allclose(res.ratio, res.wcr / d, rtol=1e-12)
     assert 0 < res.L_hat <= res.U_hat < np.inf
-    assert res.ratio.shape == res.d.shape == res.wcr.shape and res.ratio.size > 0
-    np.testing.assert_allclose(res.ratio, res.wcr / res.d)
-    again = starc.empirical_bound_constants(tau, 0.9, mu0, n_samples=24, rng=5)
-    assert again.L_hat == res.L_hat and again.U_hat == res.U_hat  # reproducible from the seed
-    enum = starc.empirical_bound_constants(tau, 0.9, mu0, n_samples=24, rng=5, method="enumerate")
-    assert np.all(enum.wcr <= res.wcr + 1e-9)
 
 
 def test_policy_ordering_equivalent_against_reference_returns():

@@ -121,8 +121,11 @@ def test_small_run_outputs(small_out):
     assert out["pearson_epic"][0] == out["pearson"][0, names.index("epic_pearson")]
     starc = [j for j, n in enumerate(names) if n.split("/")[0] in ("val", "minimal")]
     assert out["pearson_starc_best"][0] == out["pearson"][0, starc].max()
-    pearson, spearman = E.correlations_of(out["distance"][0], out["label"][0])
-    np.testing.assert_array_equal(pearson, out["pearson"][0])
+    # the correlation tables are those of the run's own distances and labels (scipy, not the area's helper)
+    X, y = out["distance"][0], out["label"][0]
+    for j in range(k):
+        if np.ptp(X[:, j]) > 1e-9 * max(1.0, np.abs(X[:, j]).max()):
+            assert out["pearson"][0, j] == pytest.approx(stats.pearsonr(X[:, j], y)[0], abs=1e-10), names[j]
 
 
 def test_small_run_matches_the_protocol_pair_by_pair(small_out):
