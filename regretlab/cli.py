@@ -242,7 +242,7 @@ def cmd_show(args) -> int:
     for k in ["cell", *m["axes"], "status", *outputs]:
         t.add_column(k, justify="right")
     for i in range(len(tab)):
-        row = [str(tab["cell"][i]), *[str(tab[a][i]) for a in m["axes"]], str(tab["status"][i])]
+        row = [str(tab["cell"][i]), *[_shown(tab[a][i]) for a in m["axes"]], str(tab["status"][i])]
         for o in outputs:
             if f"{o}_mean" in tab and tab["status"][i] == "ok":
                 row.append(f"{float(tab[f'{o}_mean'][i]):.4g} ± {float(tab[f'{o}_se'][i]):.2g}")
@@ -254,6 +254,11 @@ def cmd_show(args) -> int:
     if failed:
         con.print(f"[red]{len(failed)} cells not ok[/red]: {failed}")
     return 0
+
+
+def _shown(v) -> str:
+    """A parameter value in the show table: '-' for a parameter left unset (an empty CSV field, read as NaN)."""
+    return "-" if v == "" or (isinstance(v, float) and v != v) else str(v)
 
 
 def cmd_bench(args) -> int:

@@ -117,7 +117,8 @@ def test_run_writes_results_and_load(tmp_path):
     res = regretlab.load(tmp_path / "r")
     m = res.manifest
     assert m["seed"] == 3 and m["replicates"] == 8 and m["backend"] == "numba"
-    assert m["versions"]["numpy"] and m["finished"] and len(m["cells"]) == 4
+    assert m["versions"]["numpy"] == np.__version__ and m["versions"]["regretlab"] == regretlab.__version__
+    assert m["started"] <= m["finished"] and len(m["cells"]) == 4 and m["runs"][-1]["ran"] == 4
     s = res.summary
     assert len(s) == 4 and list(s["policy"]) == ["ucb1", "ucb1", "ts_beta", "ts_beta"]
     assert np.all(s["status"] == "ok") and np.all(s["replicates"] == 8)
@@ -238,6 +239,6 @@ def test_registry_lists_and_rejects():
     names = [e.name for e in regretlab.list_experiments()]
     assert "bandits.run" in names
     exp = registry.get("bandits.run")
-    assert exp.cite and exp.curves == {"regret": "t"}
+    assert exp.cite == ("ACF02", "GC11", "AG12", "AG13", "LS20") and exp.curves == {"regret": "t"}
     with pytest.raises(ValueError, match="did you mean 'bandits.run'"):
         registry.get("bandit.run")
