@@ -40,8 +40,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 
-__all__ = ["MAX_PARSED", "OK_STATUSES", "STATUSES", "ParseResult", "normalise", "parse_answer", "render_choice",
-           "render_distribution"]
+__all__ = ["MAX_PARSED", "OK_STATUSES", "STATUSES", "ParseResult", "clip_reply", "normalise", "parse_answer",
+           "render_choice", "render_distribution"]
 
 STATUSES = ("ok", "ok_fuzzy", "ok_index", "ok_renormalised", "ambiguous", "invalid", "empty", "error")
 OK_STATUSES = ("ok", "ok_fuzzy", "ok_index", "ok_renormalised")
@@ -264,6 +264,15 @@ def _count_unknown(text: str) -> int:
         else:
             pos = end
     return n
+
+
+def clip_reply(text: str, limit: int) -> str:
+    """The reply as kept in a transcript: whole if it fits in ``limit`` characters, else its first and last
+    ``limit // 2`` characters around a marker naming how many were left out (the tail is what the parser read)."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n[... {len(text) - 2 * half} characters omitted ...]\n{text[-half:]}"
 
 
 def render_choice(arm: int, names) -> str:

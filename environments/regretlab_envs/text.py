@@ -52,7 +52,8 @@ is not ``ok*`` is malformed; the wrapper then applies ``fallback``:
   ``info["aborted"] = True`` and the reason; the runner keeps the replicate and marks it invalid.
 
 Never is a "good" arm substituted. Re-prompting is the runner's job (it can call the agent again before calling
-``step``). ``info["parse"]`` = {``status``, ``raw`` (the reply, truncated to ``MAX_REPLY``), ``extracted``,
+``step``). ``info["parse"]`` = {``status``, ``raw`` (the reply; a longer one than ``MAX_REPLY`` keeps its head and tail,
+``parsing.clip_reply``), ``extracted``,
 ``fallback`` (None or the rule used), ``distribution`` (list or None), ``truncated`` (characters of a long reply
 the parser did not read: it reads the last :data:`regretlab_envs.parsing.MAX_PARSED` once ``<think>`` blocks are
 removed, so a reply of any length costs bounded time)}, plus the bandit's keys (``t``,
@@ -74,7 +75,7 @@ import numpy as np
 from gymnasium import spaces
 
 from regretlab_envs._validate import check_choice, check_float, check_int
-from regretlab_envs.parsing import OK_STATUSES, parse_answer
+from regretlab_envs.parsing import OK_STATUSES, clip_reply, parse_answer
 
 __all__ = ["ANSWERS", "COTS", "FALLBACKS", "FRAMINGS", "HISTORIES", "MAX_REPLY", "NAMES", "PRINTABLE", "SCENARIOS",
            "TextBanditWrapper", "TextEnvBase", "make_text_bandit"]
@@ -358,7 +359,7 @@ class TextBanditWrapper(TextEnvBase):
         _, agent_rng = self._streams
         raw = action if isinstance(action, str) else ""
         res = parse_answer(raw, self.names, self.answer, cot=self.cot != "none")
-        parse = {"status": res.status, "raw": raw[:MAX_REPLY], "extracted": res.extracted, "fallback": None,
+        parse = {"status": res.status, "raw": clip_reply(raw, MAX_REPLY), "extracted": res.extracted, "fallback": None,
                  "distribution": None if res.distribution is None else list(res.distribution),
                  "truncated": res.truncated}
         means = np.asarray(self.env.unwrapped.means, dtype=float)

@@ -61,7 +61,7 @@ import numpy as np
 from gymnasium import spaces
 
 from regretlab_envs._validate import check_choice, check_int
-from regretlab_envs.parsing import OK_STATUSES, parse_answer
+from regretlab_envs.parsing import OK_STATUSES, clip_reply, parse_answer
 from regretlab_envs.text import _COT, MAX_REPLY, PRINTABLE, TextEnvBase
 
 __all__ = ["BANDIT_HISTORIES", "NAMINGS", "ONLINE_ANSWERS", "ONLINE_HISTORIES", "TextGameSeat", "TextOnlineWrapper",
@@ -258,7 +258,7 @@ class TextOnlineWrapper(TextEnvBase):
         """Parse a reply and apply the fallback rule: (distribution to play or None to abort, parse record)."""
         raw = action if isinstance(action, str) else ""
         res = parse_answer(raw, self.names, self.answer, cot=self.cot != "none")
-        parse = {"status": res.status, "raw": raw[:MAX_REPLY], "extracted": res.extracted, "fallback": None,
+        parse = {"status": res.status, "raw": clip_reply(raw, MAX_REPLY), "extracted": res.extracted, "fallback": None,
                  "distribution": None if res.distribution is None else list(res.distribution),
                  "truncated": res.truncated}
         if res.status in OK_STATUSES:
