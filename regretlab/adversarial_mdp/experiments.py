@@ -106,6 +106,10 @@ def regret_instance(p: dict, seed: int):
     return mdp, adv
 
 
+#: episodes per block of replicates in ``adversarial_mdp.regret`` (:meth:`regretlab.core.registry.Seeds.in_blocks`)
+BLOCK_EPISODES = 200_000
+
+
 @experiment(
     "adversarial_mdp.regret",
     summary="Regret of policy optimisation in an adversarial linear MDP with a simulator (DLWZ23 vs LWL21)",
@@ -128,8 +132,15 @@ def run_regret(params: dict, seeds, backend: str) -> dict:
                           c_gamma=p["c_gamma"], eta=p["eta"], beta=p["beta"], gamma=p["gamma"], epoch=p["epoch"],
                           mix=p["mix"], c_mix=p["c_mix"], where="adversarial_mdp.regret")
     ck = log_checkpoints(K, p["n_checkpoints"])
-    lkeys = np.array([loss_key(seeds.seed, seeds.start + i) for i in range(seeds.replicates)], dtype=np.uint64)
-    out = simulate(mdp, adv, spec, K, ck, seeds.keys, lkeys, backend=backend)
+
+    def block(s):
+        lkeys = np.array([loss_key(s.seed, s.start + i) for i in range(s.replicates)], dtype=np.uint64)
+        out = simulate(mdp, adv, spec, K, ck, s.keys, lkeys, backend=backend)
+        return {"cum": out["cum"], "G": out["G"], "diagnostics": out["diagnostics"]}
+
+    # blocks of about BLOCK_EPISODES episodes, so that a long cell reports its progress
+    out = seeds.in_blocks(block, {"cum": "(R, C)", "G": "(R, ...)", "diagnostics": "(R, D)"},
+                          size=max(1, BLOCK_EPISODES // K))
     reg = pseudo_regret(mdp, out["cum"], out["G"])
     res = {"regret": reg[:, -1], "regret_curve": reg, "regret_over_sqrtK": reg[:, -1] / np.sqrt(K),
            "expected_loss": out["cum"][:, -1], "benchmark": out["cum"][:, -1] - reg[:, -1], "checkpoints": ck}

@@ -130,16 +130,24 @@ def _check(p: dict) -> None:
               for k in ("low", "high")}},
 )
 def run(params: dict, seeds, backend: str) -> dict:
-    mu = instance_means(params, seeds.instance_rng())
-    kw = {k: params[k] for k in POLICIES[params["policy"]].params if params.get(k) is not None}
-    states = seeds.states
     from regretlab.core.stats import log_checkpoints
 
-    out = simulate(mu, params["policy"], params["horizon"], family=params["family"], sigma=params["sigma"],
-                   states=states, checkpoints=log_checkpoints(params["horizon"], params["checkpoints"]),
-                   backend=backend, **kw)
+    mu = instance_means(params, seeds.instance_rng())
+    kw = {k: params[k] for k in POLICIES[params["policy"]].params if params.get(k) is not None}
+    ck = log_checkpoints(params["horizon"], params["checkpoints"])
+
+    def block(s):
+        return simulate(mu, params["policy"], params["horizon"], family=params["family"], sigma=params["sigma"],
+                        states=s.states, checkpoints=ck, backend=backend, **kw)
+
+    # blocks of about BLOCK_PULLS pulls (a few seconds), so that a long cell reports its progress
+    out = seeds.in_blocks(block, OUTPUTS, size=max(1, BLOCK_PULLS // params["horizon"]))
     out["means"] = mu
     return out
+
+
+#: pulls per block of replicates in ``bandits.run`` (:meth:`regretlab.core.registry.Seeds.in_blocks`)
+BLOCK_PULLS = 100_000_000
 
 
 @plotter("bandits.rate")

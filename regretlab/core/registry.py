@@ -177,6 +177,44 @@ class Seeds:
         if self.progress is not None:
             self.progress(int(done), int(total), unit)
 
+    def in_blocks(self, fn: Callable[[Seeds], dict], outputs: Mapping[str, str], *, size: int) -> dict:
+        """``fn(self)``, computed over blocks of at most ``size`` replicates, reporting each block done.
+
+        For experiments whose replicates run inside one compiled kernel: the cell's replicates are split into
+        consecutive blocks (``start`` offsets), each run by ``fn`` on its own :class:`Seeds`, and the outputs
+        documented as per-replicate (``"(R, ..."`` in ``outputs``) are concatenated in replicate order; every
+        other output must be the same in every block (checked). Replicate r's streams depend on (seed, cell, r)
+        only, so the result is bit-identical to one call whatever ``size`` is (tested).
+        """
+        from dataclasses import replace
+
+        size = int(size)
+        if size < 1:
+            raise ValueError(f"in_blocks: size must be an integer >= 1, got {size}")
+        # at least two replicates per kernel thread, so that a block never starves the kernel's prange
+        threads = int(os.environ.get("NUMBA_NUM_THREADS") or os.cpu_count() or 1)
+        size = max(size, 2 * threads)
+        if size >= self.replicates:
+            out = fn(self)
+            self.report(self.replicates, self.replicates)
+            return out
+        per_rep = {k for k, v in outputs.items() if v.replace(" ", "").startswith(("(R,", "(R)"))}
+        parts = []
+        for a in range(0, self.replicates, size):
+            b = min(self.replicates, a + size)
+            parts.append(fn(replace(self, start=self.start + a, replicates=b - a, progress=None)))
+            self.report(b, self.replicates)
+        out = {}
+        for k, v in parts[0].items():
+            if k in per_rep:
+                out[k] = np.concatenate([np.asarray(p[k]) for p in parts], axis=0)
+            else:
+                if not all(np.array_equal(np.asarray(p[k]), np.asarray(v)) for p in parts[1:]):
+                    raise ValueError(f"in_blocks: output {k!r} differs between blocks; document it as '(R, ...)' "
+                                     "if it is per replicate")
+                out[k] = v
+        return out
+
     @property
     def states(self) -> np.ndarray:
         return replicate_states(self.seed, self.cell, self.replicates, self.start)

@@ -23,7 +23,7 @@ import numpy as np
 from regretlab.core.registry import Bool, Choice, Float, Int, experiment, plotter
 
 from .instances import FAMILIES, check_correct_count, logits_instance
-from .simulate import TRAIN_OUTPUTS, check_decay, one_step, simulate_training
+from .simulate import ONE_STEP_COLUMNS, TRAIN_OUTPUTS, check_decay, one_step, simulate_training
 from .theory import expected_change, expected_terms, expected_unsampled_moments, limit_scaled_change
 
 REFERENCES = {
@@ -105,6 +105,10 @@ def _check_one_step(p: dict) -> None:
     check_correct_count(p["logits"], p["V"], p["m"], p["anchor_in_correct"], "mass_balance.one_step")
 
 
+#: token updates per block of trials in ``mass_balance.one_step`` (:meth:`regretlab.core.registry.Seeds.in_blocks`)
+BLOCK_TOKENS = 200_000_000
+
+
 @experiment(
     "mass_balance.one_step",
     summary="Theorem 1 by Monte Carlo: one RL step with N rollouts; dQ_c, its three terms, P(dQ_c > 0)",
@@ -129,7 +133,13 @@ def run_one_step(params: dict, seeds, backend: str) -> dict:
     inst = Seeds(seeds.seed, 0, 1) if p["shared_instance"] else seeds
     z, c = _instance(p, inst, p["logits"])
     N = p["N"]
-    out = one_step(z, c, N, eta=p["eta"], r_c=p["r_c"], r_w=p["r_w"], keys=seeds.keys, backend=backend)
+    cols = ONE_STEP_COLUMNS
+
+    def block(s):
+        return one_step(z, c, N, eta=p["eta"], r_c=p["r_c"], r_w=p["r_w"], keys=s.keys, backend=backend)
+
+    # blocks of about BLOCK_TOKENS token updates, so that a long cell reports its progress
+    out = seeds.in_blocks(block, {k: "(R,)" for k in cols}, size=max(1, BLOCK_TOKENS // (p["V"] + N)))
     res = {k: out[k] for k in ("dq", "dq_scaled", "t1", "t2", "t3", "s", "uc2", "uw2", "all_gain", "min_dp",
                                "exact_change", "distinct")}
     res["increase"] = (out["dq"] > 0.0).astype(np.float64)

@@ -86,3 +86,37 @@ def test_cell_count_is_checked_before_the_grid_is_expanded(tmp_path, capsys):
         load_config(None, None, config=cfg, max_cells=5)
     assert len(load_config(None, None, config=cfg, max_cells=6).cells) == 6
     assert len(load_config(None, None, config=cfg, max_cells=None).cells) == 6
+
+
+@pytest.mark.parametrize("name, module, const, small", [
+    ("bandits.run", "regretlab.bandits.experiments", "BLOCK_PULLS", {"horizon": 300, "K": 4}),
+    ("adversarial_mdp.regret", "regretlab.adversarial_mdp.experiments", "BLOCK_EPISODES", {"K": 40}),
+    ("mass_balance.one_step", "regretlab.mass_balance.experiments", "BLOCK_TOKENS", {"V": 200, "m": 20, "N": 8}),
+])
+def test_kernel_experiments_report_blocks_and_blocks_change_nothing(name, module, const, small, monkeypatch):
+    """A compiled-kernel cell runs its replicates in blocks and reports each block; any blocking gives the numbers
+    of one call, bit for bit (replicate r's streams depend on (seed, cell, r) only)."""
+    import importlib
+
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "1")  # blocks as small as 2 replicates
+    exp = get(name)
+    p = exp.resolve({**exp.small, **small})
+    R = 7
+    whole = exp.func(p, Seeds(4, 2, R), "numba")
+    monkeypatch.setattr(importlib.import_module(module), const, 1)  # the smallest blocks
+    calls = []
+    blocked = exp.func(p, Seeds(4, 2, R, progress=lambda d, t, u: calls.append((d, t, u))), "numba")
+    assert calls == [(2, R, "replicates"), (4, R, "replicates"), (6, R, "replicates"), (7, R, "replicates")]
+    assert set(blocked) == set(whole)
+    for k in whole:
+        np.testing.assert_array_equal(blocked[k], whole[k], err_msg=k)
+
+
+def test_in_blocks_refuses_an_undeclared_per_replicate_output():
+    def fn(s):
+        return {"v": np.arange(s.start, s.start + s.replicates, dtype=float)}
+
+    s = Seeds(1, 0, 6)
+    assert list(s.in_blocks(fn, {"v": "(R,) values"}, size=2)["v"]) == [0, 1, 2, 3, 4, 5]
+    with pytest.raises(ValueError, match="output 'v' differs between blocks"):
+        s.in_blocks(fn, {}, size=2)
