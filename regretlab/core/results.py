@@ -246,6 +246,9 @@ class ResultsDir:
                 holder = _read_holder(fd)
                 raise ResultsLocked(f"{self.path}: another regretlab process is writing it ({holder}); wait for "
                                     "it to finish or stop it (a killed process releases the lock)") from None
+            except OSError as e:  # a filesystem without flock (some network mounts)
+                raise ResultsDirError(f"{self.path}: cannot lock the results directory ({e.strerror or e}); use a "
+                                      "local filesystem") from None
             info = {"pid": os.getpid(), "host": socket.gethostname(), "started": now(), "command": command}
             try:
                 os.ftruncate(fd, 0)

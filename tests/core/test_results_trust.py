@@ -304,3 +304,19 @@ def test_summary_columns_stay_numeric_with_a_failed_cell(tmp_path):
     assert str(df["v_mean"].dtype) == "float64" and df["v_mean"].isna().tolist() == [False, True, False]
     direct = regretlab.load(out).cell(0)["v"].mean()
     assert df.loc[0, "v_mean"] == direct
+
+
+def test_filesystem_without_locks(tmp_path, capsys, monkeypatch):
+    import errno
+    import fcntl
+
+    cfgp = tmp_path / "c.toml"
+    cfgp.write_text('experiment = "tests.trust"\n[grid]\nx = [13]\n')
+
+    def no_locks(fd, op):  # what flock answers on a mount without lock support
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    _one_line_exit_2(capsys, ["run", str(cfgp), "--out", str(tmp_path / "r")], str(tmp_path / "r"),
+                     "cannot lock", "No locks available")
+    assert not (tmp_path / "r" / "manifest.json").exists()
