@@ -192,8 +192,7 @@ class Seeds:
         if size < 1:
             raise ValueError(f"in_blocks: size must be an integer >= 1, got {size}")
         # at least two replicates per kernel thread, so that a block never starves the kernel's prange
-        threads = int(os.environ.get("NUMBA_NUM_THREADS") or os.cpu_count() or 1)
-        size = max(size, 2 * threads)
+        size = max(size, 2 * _kernel_threads())
         if size >= self.replicates:
             out = fn(self)
             self.report(self.replicates, self.replicates)
@@ -230,6 +229,11 @@ class Seeds:
 
     def instance_rng(self) -> np.random.Generator:
         return np.random.default_rng(self.instance)
+
+
+def _kernel_threads() -> int:
+    """The threads a compiled kernel runs on (Numba's: ``NUMBA_NUM_THREADS``, else every core)."""
+    return int(os.environ.get("NUMBA_NUM_THREADS") or os.cpu_count() or 1)
 
 
 # ---------------------------------------------------------------------------------------------------

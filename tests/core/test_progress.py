@@ -98,7 +98,9 @@ def test_kernel_experiments_report_blocks_and_blocks_change_nothing(name, module
     of one call, bit for bit (replicate r's streams depend on (seed, cell, r) only)."""
     import importlib
 
-    monkeypatch.setenv("NUMBA_NUM_THREADS", "1")  # blocks as small as 2 replicates
+    from regretlab.core import registry
+
+    monkeypatch.setattr(registry, "_kernel_threads", lambda: 1)  # blocks as small as 2 replicates
     exp = get(name)
     p = exp.resolve({**exp.small, **small})
     R = 7
