@@ -54,7 +54,8 @@ class FakeChatServer:
                 outer._serve(self)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        # a short poll interval: shutdown() waits up to one interval (0.5 s by default) in every teardown
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
     def _step(self, request: dict):
