@@ -134,7 +134,7 @@ def discover(areas=None, *, quick: bool = False, root=None, out=None) -> list[Ta
                         or [c.get("params") for c in m.get("cells", [])] != cells):
                     t.status = "stale"  # an edited config, or changed experiment defaults
                 else:
-                    t.done = len(rd.done(t.cells))
+                    t.done = len(rd.done(m))
                     t.status = "done" if t.done == t.cells else "partial"
             targets.append(t)
     return targets

@@ -271,14 +271,11 @@ class ResultsDir:
         finally:
             os.close(fd)
 
-    def _remove_dead_temp_files(self) -> list[Path]:
+    def _remove_dead_temp_files(self) -> None:
         """Remove ``*.tmp`` files anywhere in the directory (only call while holding the lock)."""
-        gone = []
         for p in self.path.rglob(TMP_GLOB):
-            if p.is_file() and p.name != LOCK_NAME:
+            if p.is_file():
                 p.unlink(missing_ok=True)
-                gone.append(p)
-        return gone
 
     def clear(self) -> None:
         """Delete everything in the directory except the lock file (only call while holding the lock)."""
@@ -349,12 +346,9 @@ class ResultsDir:
                                            "modified)")
         return CellState(i, "ok")
 
-    def done(self, n_cells: int | None = None, manifest: dict | None = None) -> set[int]:
+    def done(self, manifest: dict | None = None) -> set[int]:
         """Indices of the cells that are whole results of this directory's config."""
         return {c.index for c in self.scan(manifest) if c.ok}
-
-    def failed(self, n_cells: int | None = None, manifest: dict | None = None) -> set[int]:
-        return {c.index for c in self.scan(manifest) if c.status == "failed"}
 
     def discard(self, i: int) -> None:
         """Remove every file of cell ``i`` (a foreign or corrupt cell about to be recomputed)."""
@@ -617,27 +611,30 @@ class Results:
         self._tables: dict[str, Table] = {}
 
     def _table(self, name: str) -> Table:
-        if name not in self._tables:
-            stored = self.path / name
-            data = stored.read_bytes() if stored.exists() else None
-            want = self.manifest.get("tables", {}).get(name)
-            if data is not None and want == hashlib.sha256(data).hexdigest() and self._statuses_match(data, name):
-                text = data.decode()
-            else:
-                from . import registry
-
-                exp = registry.get(self.manifest["experiment"])
-                summary, curves = _summary_bytes(self.dir, self.manifest, self.states, exp.curves, exp.outputs)
-                text = (summary if name == "summary.csv" else curves).decode()
-            self._tables[name] = Table.from_csv_text(text)
+        if not self._tables:
+            self._tables = {k: Table.from_csv_text(v.decode()) for k, v in self._verified_tables().items()}
         return self._tables[name]
 
-    def _statuses_match(self, data: bytes, name: str) -> bool:
-        if name != "summary.csv":
-            return self._statuses_match((self.path / "summary.csv").read_bytes(), "summary.csv") \
-                if (self.path / "summary.csv").exists() else False
-        t = Table.from_csv_text(data.decode())
-        return "status" in t and list(t["status"]) == [c.status for c in self.states]
+    def _verified_tables(self) -> dict[str, bytes]:
+        """summary.csv and curves.csv as stored if both hash to the manifest's SHA-256 and the stored statuses
+        are those of the verified cells; else both rebuilt from the verified cells (in memory)."""
+        want = self.manifest.get("tables", {})
+        stored = {}
+        for name in ("summary.csv", "curves.csv"):
+            path = self.path / name
+            data = path.read_bytes() if path.exists() else None
+            if data is None or want.get(name) != hashlib.sha256(data).hexdigest():
+                break
+            stored[name] = data
+        else:
+            t = Table.from_csv_text(stored["summary.csv"].decode())
+            if "status" in t and list(t["status"]) == [c.status for c in self.states]:
+                return stored
+        from . import registry
+
+        exp = registry.get(self.manifest["experiment"])
+        summary, curves = _summary_bytes(self.dir, self.manifest, self.states, exp.curves, exp.outputs)
+        return {"summary.csv": summary, "curves.csv": curves}
 
     @property
     def summary(self) -> Table:

@@ -121,7 +121,7 @@ def run_sweep(config: str | os.PathLike | dict, *, overrides=None, out: str | os
     ``overwrite`` (which deletes it); use :func:`resume` to continue one. A sweep of more than
     ``max_cells`` cells (default 100,000) is refused before its grid is expanded; ``None`` lifts the limit.
     """
-    name = str(source or config) if not isinstance(config, dict) or source else "<config>"
+    name = str(source) if source else ("<config>" if isinstance(config, dict) else str(config))
 
     def announce(n, replicates):
         if not quiet:
@@ -138,14 +138,13 @@ def run_sweep(config: str | os.PathLike | dict, *, overrides=None, out: str | os
     out = Path(out) if out is not None else Path("results") / stem
     rd = ResultsDir(out)
     workers = _workers(workers)
-    if not overwrite and not rd.is_empty():
-        raise FileExistsError(f"{out} already exists: `regretlab resume {out}` continues it, "
-                              "--overwrite replaces it")
+    exists = FileExistsError(f"{out} already exists: `regretlab resume {out}` continues it, --overwrite replaces it")
+    if not overwrite and not rd.is_empty():  # before taking the lock: leave a foreign directory untouched
+        raise exists
     with rd.writer("run"):
         if not rd.is_empty():  # re-checked under the lock: another run may have started meanwhile
             if not overwrite:
-                raise FileExistsError(f"{out} already exists: `regretlab resume {out}` continues it, "
-                                      "--overwrite replaces it")
+                raise exists
             rd.clear()
         rd.write_manifest(sweep, be, cite=exp.cite)
         return _run(sweep, rd, list(range(len(sweep.cells))), workers=workers, backend=be, scheduler=scheduler,

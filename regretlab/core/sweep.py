@@ -133,13 +133,6 @@ def _merge(base: dict, over: dict) -> dict:
 MAX_CELLS = 100_000
 
 
-def count_cells(config: Mapping) -> int:
-    """Number of cells of a (merged) config, computed from the axis lengths without expanding the grid."""
-    lens = [len(v) for v in dict(config.get("zip", {})).values() if isinstance(v, list)]
-    zipped = lens[0] if lens else 1
-    return math.prod(len(v) for v in dict(config.get("grid", {})).values() if isinstance(v, list)) * zipped
-
-
 def load_config(path: str | os.PathLike | None = None, overrides: Sequence[str] | dict | None = None,
                 config: Mapping | None = None, max_cells: int | None = MAX_CELLS, on_count=None) -> Sweep:
     """Read, merge overrides, validate and expand a sweep config into cells (no work is done).
@@ -212,13 +205,13 @@ def load_config(path: str | os.PathLike | None = None, overrides: Sequence[str] 
     if set(grid) & set(zipped):
         _fail(source, f"parameter {sorted(set(grid) & set(zipped))[0]!r} is in both [grid] and [zip]")
 
-    n_cells = count_cells({"grid": grid, "zip": zipped})
+    # counted from the axis lengths, before the grid is expanded
+    sizes = {k: len(v) for k, v in grid.items()} | ({"[zip]": next(iter(lens.values()))} if zipped else {})
+    n_cells = math.prod(sizes.values())
     if on_count is not None:
         on_count(n_cells, replicates)
     if max_cells is not None and n_cells > max_cells:
-        axes_desc = " x ".join(f"{k} {len(v)}" for k, v in grid.items())
-        if zipped:
-            axes_desc += (" x " if axes_desc else "") + f"[zip] {lens[next(iter(lens))]}"
+        axes_desc = " x ".join(f"{k} {n}" for k, n in sizes.items())
         _fail(source, f"the sweep has {n_cells:,} cells ({axes_desc}), more than the limit of {max_cells:,}; "
                       "check the grid, or pass --yes (Python: max_cells=None) to run it anyway")
 
@@ -273,12 +266,12 @@ class FileProgress:
         if done < total and now - self.last < self.every:
             return
         self.last = now
+        from pathlib import Path
+
+        from .results import _atomic_write_json
+
         try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            tmp = f"{os.path.dirname(self.path)}/.{os.path.basename(self.path)}.{os.getpid()}.tmp"
-            with open(tmp, "w") as fh:
-                json.dump({"done": done, "total": total, "unit": unit}, fh)
-            os.replace(tmp, self.path)
+            _atomic_write_json(Path(self.path), {"done": done, "total": total, "unit": unit})
         except OSError:  # progress display only: never fail a cell for it
             pass
 

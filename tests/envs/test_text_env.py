@@ -159,7 +159,7 @@ def test_registered_factory_and_bad_options():
             _env(**{key: bad})
     with pytest.raises(ValueError, match="K must be"):
         TextBanditWrapper(BernoulliBanditEnv([0.5] * 27, 5), scenario="ads")
-    # the option values of the module docstring / spec §3, each accepted
+    # the option values of the module docstring, each accepted
     assert ANSWERS == ("single", "distribution") and COTS == ("none", "cot", "reinforced")
     assert FRAMINGS == ("neutral", "suggestive")
     for key, values in (("answer", ANSWERS), ("cot", COTS), ("framing", FRAMINGS)):
