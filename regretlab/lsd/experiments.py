@@ -334,7 +334,7 @@ def _crs_inert(p: dict) -> str | None:
     inert={"block": lambda p: None if p["algorithm"] in ("isi_combucb1", "combucb1") else
            "the block learners' parameter (isi_combucb1, combucb1)",
            "monotone": lambda p: None if p["algorithm"] == "etc_lp" else "etc_lp's commit phase only",
-           "crs": lambda p: _crs_inert(p)},
+           "crs": _crs_inert},
 )
 def run_learning(params: dict, seeds, backend: str) -> dict:
     """Each replicate is one run of the learner on the cell's instance (``instance``, shared by all cells):
@@ -449,7 +449,7 @@ def _check_paper(p: dict) -> None:
            "plan draws of the roundings and etc_lp only",
            "block": lambda p: None if p["policy"] in ("isi_combucb1", "combucb1") else
            "the block learners' parameter (isi_combucb1, combucb1)",
-           "idle_allowed": lambda p: _idle_inert(p)},
+           "idle_allowed": _idle_inert},
 )
 def run_paper(params: dict, seeds, backend: str) -> dict:
     """The [LCCG22] instances (all arms start at delay 1): cumulative sum of means of the exact optimum, the
